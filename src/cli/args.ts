@@ -1,0 +1,44 @@
+// Shared flag handling for the CLI: parse errors as UsageErrors, and validators
+// that turn bad values into UsageErrors that name the flag.
+
+import { formatIpv4Addr, parseCidr, parseIpv4Addr, prefixMask } from '../wire/addr.js';
+import { UsageError } from './errors.js';
+
+/** Runs node:util parseArgs (or any parser) and turns its complaint into a UsageError. */
+export function asUsage<T>(parse: () => T): T {
+  try {
+    return parse();
+  } catch (e) {
+    throw new UsageError(`${(e as Error).message.split('\n')[0]} (see --help)`);
+  }
+}
+
+export function intFlag(name: string, value: string | undefined, dflt: number, min: number, max: number): number {
+  if (value === undefined) return dflt;
+  if (!/^\d+$/.test(value)) throw new UsageError(`--${name} wants a whole number, not "${value}"`);
+  const n = Number(value);
+  if (n < min || n > max) throw new UsageError(`--${name} must be between ${min} and ${max}, not ${n}`);
+  return n;
+}
+
+export interface AddressPlan {
+  /** tunstack's address, dotted quad. */
+  addr: string;
+  /** The kernel side's address with prefix, e.g. 198.18.0.1/24. */
+  peer: string;
+}
+
+/** Checks --addr and --peer together: tunstack's address must lie in the peer's subnet (else the kernel would not route to it over the TUN). */
+export function addressPlan(addrText: string, peerText: string): AddressPlan {
+  const addr = parseIpv4Addr(addrText);
+  if (addr === undefined) throw new UsageError(`--addr wants an IPv4 address like 198.18.0.2, not "${addrText}"`);
+  const peer = parseCidr(peerText);
+  if (!peer) throw new UsageError(`--peer wants an address with a prefix like 198.18.0.1/24, not "${peerText}"`);
+  if (peer.prefixLen > 30) throw new UsageError(`--peer ${peerText}: the prefix must be /30 or shorter so it includes --addr`);
+  const mask = prefixMask(peer.prefixLen);
+  if ((addr & mask) >>> 0 !== (peer.addr & mask) >>> 0) {
+    throw new UsageError(`--addr ${addrText} is not inside --peer ${peerText}: the kernel would not route to it over the TUN`);
+  }
+  if (addr === peer.addr) throw new UsageError(`--addr and --peer must differ (both are ${addrText})`);
+  return { addr: formatIpv4Addr(addr), peer: `${formatIpv4Addr(peer.addr)}/${peer.prefixLen}` };
+}

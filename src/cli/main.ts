@@ -1,0 +1,62 @@
+#!/usr/bin/env node
+// The `tunstack` command: dispatches to serve / demo and turns every failure into one readable line.
+
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { demo, DEMO_HELP } from './demo.js';
+import { describeError, UsageError } from './errors.js';
+import { packageRoot } from './paths.js';
+import { serve, SERVE_HELP } from './serve.js';
+import { installHardStop } from './signals.js';
+
+const HELP = `Usage: tunstack <command> [options]
+
+tunstack is a userspace TCP/IPv4 stack that owns an address on a Linux TUN device.
+
+Commands:
+  serve     own an address on a TUN device and answer for it (tunstack serve --help)
+  demo      run the guided demo in a private network namespace (what \`sudo npm start\` runs)
+  help      show this help, or \`tunstack help <command>\`
+
+Options:
+  -h, --help      show this help
+  -v, --version   print the version
+
+Examples:
+  sudo tunstack serve --netns tunstack-lab --pcap captures/lab.pcapng --trace
+  sudo ip netns exec tunstack-lab ping -c 3 198.18.0.2`;
+
+const commands: Record<string, { run: (argv: string[]) => Promise<number>; help: string }> = {
+  serve: { run: serve, help: SERVE_HELP },
+  demo: { run: demo, help: DEMO_HELP },
+};
+
+async function main(argv: string[]): Promise<number> {
+  const [cmd, ...rest] = argv;
+  if (cmd === undefined || cmd === '-h' || cmd === '--help') {
+    process.stdout.write(HELP + '\n');
+    return cmd === undefined ? 1 : 0;
+  }
+  if (cmd === '-v' || cmd === '--version') {
+    const pkg = JSON.parse(readFileSync(join(packageRoot(), 'package.json'), 'utf8')) as { version: string };
+    process.stdout.write(pkg.version + '\n');
+    return 0;
+  }
+  if (cmd === 'help') {
+    const topic = rest[0] !== undefined ? commands[rest[0]] : undefined;
+    process.stdout.write((topic ? topic.help : HELP) + '\n');
+    return 0;
+  }
+  const command = commands[cmd];
+  if (!command) throw new UsageError(`unknown command "${cmd}" (see tunstack --help)`);
+  return command.run(rest);
+}
+
+installHardStop();
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (e: unknown) => {
+    process.stderr.write(`tunstack: ${describeError(e)}\n`);
+    process.exit(e instanceof UsageError ? 2 : 1);
+  },
+);

@@ -1,0 +1,87 @@
+// `tunstack serve`: own an address on a TUN device and answer for it until told to stop.
+
+import { formatCounters } from './format-counters.js';
+import { parseArgs } from 'node:util';
+import { addressPlan, asUsage, intFlag } from './args.js';
+import { RunningStack } from './running-stack.js';
+import { describeError } from './errors.js';
+import { removeHardStop } from './signals.js';
+
+export const SERVE_HELP = `Usage: tunstack serve [options]
+
+Owns an IPv4 address on a TUN device: answers ping, refuses TCP connections to closed ports
+with a RST, answers UDP with ICMP port unreachable. Prints "ready <addr>" on stdout once it answers.
+
+Options:
+  --netns NAME     put the TUN device (and the kernel-side address) in network namespace NAME,
+                   creating it if missing; everything created is removed on exit
+  --addr ADDR      tunstack's own address                      (default 198.18.0.2)
+  --peer CIDR      the kernel side's address on the TUN device  (default 198.18.0.1/24)
+  --tun NAME       TUN device name                             (default: kernel-chosen tunN)
+  --mtu N          device MTU, 576..65535                      (default 1500)
+  --pcap FILE      write every packet to FILE as pcapng (open it with wireshark or tshark -r FILE)
+  --trace          print one line per packet in and out on stderr
+  -h, --help       show this help
+
+Signals: SIGINT/SIGTERM stop and clean up; SIGUSR1 prints the counters as a "stats {json}" line on stdout.
+Needs CAP_NET_ADMIN (run with sudo).`;
+
+export async function serve(argv: string[]): Promise<number> {
+  const { values } = asUsage(() =>
+    parseArgs({
+      args: argv,
+      strict: true,
+      allowPositionals: false,
+      options: {
+        netns: { type: 'string' },
+        addr: { type: 'string', default: '198.18.0.2' },
+        peer: { type: 'string', default: '198.18.0.1/24' },
+        tun: { type: 'string' },
+        mtu: { type: 'string' },
+        pcap: { type: 'string' },
+        trace: { type: 'boolean', default: false },
+        help: { type: 'boolean', short: 'h', default: false },
+      },
+    }),
+  );
+  if (values.help) {
+    process.stdout.write(SERVE_HELP + '\n');
+    return 0;
+  }
+  const plan = addressPlan(values.addr!, values.peer!);
+  const mtu = intFlag('mtu', values.mtu, 1500, 576, 65535);
+  const t0 = performance.now();
+  const trace = values.trace
+    ? (line: string) => process.stderr.write(`${((performance.now() - t0) / 1000).toFixed(6)} ${line}\n`)
+    : undefined;
+
+  const running = await RunningStack.start({ ...plan, mtu, tun: values.tun, netns: values.netns, pcap: values.pcap, trace });
+  const where = values.netns ? ` in namespace ${values.netns}` : '';
+  process.stderr.write(
+    `tunstack: ${plan.addr} on ${running.tun.name}${where}, kernel side ${plan.peer}, mtu ${mtu}` +
+      (values.pcap ? `, capture ${values.pcap}` : '') +
+      '\n',
+  );
+  process.stdout.write(`ready ${plan.addr}\n`);
+
+  return await new Promise<number>((resolve) => {
+    const stop = (signal: NodeJS.Signals) => {
+      process.off('SIGINT', stop);
+      process.off('SIGTERM', stop);
+      process.off('SIGUSR1', stats);
+      process.stderr.write(`tunstack: ${signal}, stopping\n${formatCounters(running.stack.counters())}\n`);
+      running.close().then(
+        () => resolve(0),
+        (e: unknown) => {
+          process.stderr.write(`tunstack: cleanup failed: ${describeError(e)}\n`);
+          resolve(1);
+        },
+      );
+    };
+    const stats = () => process.stdout.write(`stats ${JSON.stringify(running.stack.counters())}\n`);
+    removeHardStop();
+    process.on('SIGINT', stop);
+    process.on('SIGTERM', stop);
+    process.on('SIGUSR1', stats);
+  });
+}

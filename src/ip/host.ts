@@ -1,0 +1,261 @@
+// The IPv4 host layer, sans-IO: validates and demultiplexes inbound packets for one address,
+// answers ICMP echo, sends ICMP errors and TCP resets, and queues outbound packets for the driver.
+
+import { isUnicastHostAddr } from '../wire/addr.js';
+import {
+  ICMP_QUOTE_LIMIT,
+  UNREACH_PORT,
+  UNREACH_PROTOCOL,
+  emitIcmp,
+  icmpLen,
+  isIcmpError,
+  parseIcmp,
+  type IcmpMessage,
+} from '../wire/icmp.js';
+import {
+  IPPROTO_ICMP,
+  IPPROTO_TCP,
+  IPPROTO_UDP,
+  IPV4_HEADER_LEN,
+  emitIpv4Header,
+  parseIpv4,
+  type Ipv4Header,
+} from '../wire/ipv4.js';
+import { emitTcp, parseTcp, tcpLen, type TcpRepr, type TcpSegment } from '../wire/tcp.js';
+import { parseUdp } from '../wire/udp.js';
+import { resetForClosedPort } from '../tcp/closed.js';
+import { newCounters, type DropReason, type IpCounters } from './counters.js';
+import { fragmentPacket } from './fragment.js';
+import { TokenBucket } from './rate-limit.js';
+import { Reassembler, type ReassemblyOptions } from './reassembly.js';
+
+export interface Ipv4HostOptions {
+  /** tunstack's own address (uint32). */
+  address: number;
+  /** Largest packet the link carries. */
+  mtu: number;
+  /** TTL of packets tunstack originates (RFC 1122 §3.2.1.7; Linux default 64). */
+  ttl?: number;
+  /** ICMP errors per second, and the burst allowed (Linux: icmp_msgs_per_sec 1000, burst 50). */
+  icmpErrorRate?: number;
+  icmpErrorBurst?: number;
+  reassembly?: ReassemblyOptions;
+}
+
+/**
+ * Receives a valid TCP segment addressed to tunstack. Returns true when it took the segment;
+ * false leaves it to the closed-port reply (RFC 9293 §3.10.7.1). The TCP endpoint table plugs in here.
+ */
+export type TcpReceiver = (now: number, ip: Ipv4Header, seg: TcpSegment) => boolean;
+
+export class Ipv4Host {
+  readonly address: number;
+  readonly mtu: number;
+  readonly counters: IpCounters = newCounters();
+  private readonly ttl: number;
+  private readonly icmpLimiter: TokenBucket;
+  private outbox: Uint8Array[] = [];
+  private outHead = 0;
+  private nextId = 1;
+  private tcpReceiver: TcpReceiver | undefined;
+  private readonly reassembler: Reassembler;
+
+  constructor(opts: Ipv4HostOptions) {
+    this.address = opts.address >>> 0;
+    this.mtu = opts.mtu;
+    this.ttl = opts.ttl ?? 64;
+    this.icmpLimiter = new TokenBucket(opts.icmpErrorRate ?? 1000, opts.icmpErrorBurst ?? 50);
+    this.reassembler = new Reassembler(opts.reassembly);
+  }
+
+  setTcpReceiver(receiver: TcpReceiver | undefined): void {
+    this.tcpReceiver = receiver;
+  }
+
+  /** One inbound IPv4 packet. Never throws on its contents: every packet is accepted or dropped-and-counted. */
+  handlePacket(now: number, bytes: Uint8Array): void {
+    this.counters.rxPackets++;
+    this.counters.rxBytes += bytes.length;
+    this.input(now, bytes);
+  }
+
+  private input(now: number, bytes: Uint8Array): void {
+    const parsed = parseIpv4(bytes);
+    if (!parsed.ok) return this.drop(`ip-${parsed.error}`);
+    const ip = parsed.value;
+    // RFC 1122 §3.2.1.3: a host silently discards a datagram not addressed to one of its addresses
+    // (tunstack is a host, not a router: it never forwards).
+    if (ip.dst !== this.address) return this.drop('not-for-us');
+    // RFC 1122 §3.2.1.3: discard datagrams whose source is not a valid unicast host address ("martians"),
+    // and our own address arriving from outside.
+    if (!isUnicastHostAddr(ip.src) || ip.src === this.address) return this.drop('martian-source');
+    if (ip.moreFragments || ip.fragmentOffset !== 0) {
+      // RFC 1122 §3.3.2: a host MUST be able to reassemble.
+      const r = this.reassembler.handleFragment(now, ip, bytes);
+      this.counters.reassemblyEvictions = this.reassembler.evictions;
+      switch (r.kind) {
+        case 'pending':
+          this.counters.accepted.fragment++;
+          return;
+        case 'complete':
+          this.counters.accepted.fragment++;
+          this.counters.reassembled++;
+          return this.input(now, r.packet);
+        case 'bad-length':
+          return this.drop('ip-fragment-bad-length');
+        case 'overlap':
+          return this.drop('ip-fragment-overlap');
+      }
+    }
+    switch (ip.protocol) {
+      case IPPROTO_ICMP:
+        return this.handleIcmp(ip);
+      case IPPROTO_UDP:
+        return this.handleUdp(now, ip, bytes);
+      case IPPROTO_TCP:
+        return this.handleTcp(now, ip);
+      default:
+        // RFC 1122 §3.2.2.1: a host SHOULD generate Protocol Unreachable for a transport it does not support.
+        this.drop('unknown-protocol');
+        this.sendIcmpError(now, ip, bytes, UNREACH_PROTOCOL);
+        return;
+    }
+  }
+
+  /** The next packet to transmit, or undefined when the outbox is empty. */
+  pollTransmit(): Uint8Array | undefined {
+    if (this.outHead >= this.outbox.length) {
+      if (this.outHead > 0) {
+        this.outbox = [];
+        this.outHead = 0;
+      }
+      return undefined;
+    }
+    const p = this.outbox[this.outHead];
+    this.outbox[this.outHead++] = EMPTY;
+    return p;
+  }
+
+  /** The earliest deadline (ms) at which handleTimeout must run, or undefined. */
+  pollTimeout(): number | undefined {
+    return this.reassembler.pollTimeout();
+  }
+
+  handleTimeout(now: number): void {
+    for (const expired of this.reassembler.handleTimeout(now)) {
+      this.counters.reassemblyTimeouts++;
+      // RFC 1122 §3.3.2: "If the timer expires and fragment zero was received, the host SHOULD send
+      // a Time Exceeded message (code 1, fragment reassembly time exceeded)."
+      if (expired.firstQuote && isUnicastHostAddr(expired.src) && this.icmpLimiter.take(now)) {
+        const msg: IcmpMessage = { type: 'time-exceeded', code: 1, quoted: expired.firstQuote };
+        const pkt = this.newPacket(IPPROTO_ICMP, expired.src, icmpLen(msg));
+        emitIcmp(msg, pkt, IPV4_HEADER_LEN);
+        this.counters.icmpErrorsSent++;
+        this.queue(pkt);
+      }
+    }
+  }
+
+  /** Sends a TCP segment from tunstack's address (the TCP layer's way out). */
+  sendTcp(dst: number, repr: TcpRepr): void {
+    const len = tcpLen(repr);
+    const pkt = this.newPacket(IPPROTO_TCP, dst, len);
+    emitTcp(repr, this.address, dst, pkt, IPV4_HEADER_LEN);
+    this.queue(pkt);
+  }
+
+  private handleIcmp(ip: Ipv4Header): void {
+    const parsed = parseIcmp(ip.payload);
+    if (!parsed.ok) return this.drop(`icmp-${parsed.error}`);
+    this.counters.accepted.icmp++;
+    const msg = parsed.value;
+    if (msg.type === 'echo-request') {
+      // RFC 1122 §3.2.2.6: every host MUST answer Echo Requests; the reply carries the same
+      // identifier, sequence number and data.
+      const reply: IcmpMessage = { type: 'echo-reply', id: msg.id, seq: msg.seq, data: msg.data };
+      const len = icmpLen(reply);
+      const pkt = this.newPacket(IPPROTO_ICMP, ip.src, len, ip.dscpEcn);
+      emitIcmp(reply, pkt, IPV4_HEADER_LEN);
+      this.counters.echoRepliesSent++;
+      this.queue(pkt);
+    }
+    // Other ICMP messages (errors about our own packets, replies) are accepted and, for now, consumed:
+    // the TCP layer will take destination-unreachable quotes (RFC 9293 §3.9, RFC 5927).
+  }
+
+  private handleUdp(now: number, ip: Ipv4Header, bytes: Uint8Array): void {
+    const parsed = parseUdp(ip.payload, ip.src, ip.dst);
+    if (!parsed.ok) return this.drop(`udp-${parsed.error}`);
+    this.counters.accepted.udp++;
+    // RFC 1122 §4.1.3.1: no socket on the port → ICMP Port Unreachable. tunstack has no UDP sockets yet.
+    this.sendIcmpError(now, ip, bytes, UNREACH_PORT);
+  }
+
+  private handleTcp(now: number, ip: Ipv4Header): void {
+    const parsed = parseTcp(ip.payload, ip.src, ip.dst);
+    if (!parsed.ok) return this.drop(`tcp-${parsed.error}`);
+    this.counters.accepted.tcp++;
+    const seg = parsed.value;
+    if (this.tcpReceiver?.(now, ip, seg)) return;
+    const rst = resetForClosedPort(seg);
+    if (rst) {
+      this.counters.tcpResetsSent++;
+      this.sendTcp(ip.src, rst);
+    }
+  }
+
+  /**
+   * RFC 792 / RFC 1122 §3.2.2: an ICMP error quotes the offending IP header and the start of its data
+   * (as much as fits in 576 bytes, RFC 1812 §4.3.2.3). Never about an ICMP error, a non-initial fragment,
+   * or a packet whose source is not a unicast host; rate-limited (RFC 1812 §4.3.2.8).
+   */
+  private sendIcmpError(now: number, ip: Ipv4Header, bytes: Uint8Array, code: number): void {
+    if (ip.fragmentOffset !== 0) return;
+    if (ip.protocol === IPPROTO_ICMP && ip.payload.length >= 1 && isIcmpError(ip.payload[0]!)) return;
+    if (!isUnicastHostAddr(ip.src)) return;
+    if (!this.icmpLimiter.take(now)) {
+      this.counters.icmpErrorsRateLimited++;
+      return;
+    }
+    const quoted = bytes.subarray(0, Math.min(ip.totalLength, ICMP_QUOTE_LIMIT));
+    const msg: IcmpMessage = { type: 'dest-unreachable', code, nextHopMtu: 0, quoted };
+    const len = icmpLen(msg);
+    const pkt = this.newPacket(IPPROTO_ICMP, ip.src, len);
+    emitIcmp(msg, pkt, IPV4_HEADER_LEN);
+    this.counters.icmpErrorsSent++;
+    this.queue(pkt);
+  }
+
+  private newPacket(protocol: number, dst: number, payloadLength: number, dscpEcn = 0): Uint8Array {
+    const pkt = new Uint8Array(IPV4_HEADER_LEN + payloadLength);
+    emitIpv4Header(
+      { src: this.address, dst, protocol, payloadLength, ttl: this.ttl, id: this.nextId, dscpEcn: dscpEcn & 0xfc },
+      pkt,
+      0,
+    );
+    this.nextId = (this.nextId + 1) & 0xffff;
+    return pkt;
+  }
+
+  private queue(pkt: Uint8Array): void {
+    if (pkt.length > this.mtu) {
+      // Only an echo reply to a reassembled request can be this large (RFC 1122 §3.2.2.6: the
+      // reply carries all the data), and it goes out in fragments (RFC 791 §3.2).
+      for (const frag of fragmentPacket(pkt, this.mtu)) {
+        this.counters.fragmentsSent++;
+        this.queue(frag);
+      }
+      return;
+    }
+    this.counters.txPackets++;
+    this.counters.txBytes += pkt.length;
+    this.outbox.push(pkt);
+  }
+
+  private drop(reason: DropReason): void {
+    const d = this.counters.dropped;
+    d[reason] = (d[reason] ?? 0) + 1;
+  }
+}
+
+const EMPTY = new Uint8Array(0);

@@ -1,0 +1,24 @@
+// The Link interface: how the stack sends and receives raw IPv4 packets, in batches.
+// Implementations: TunLink (a real TUN device), SimLink (in memory, for tests); PcapTap wraps any Link.
+
+/**
+ * Receives one batch of inbound packets. Each packet is a view that is only guaranteed
+ * valid during the call: a receiver that keeps bytes past the call must copy them.
+ */
+export type BatchReceiver = (packets: readonly Uint8Array[]) => void;
+
+export interface Link {
+  /** Device or link name, for messages and capture metadata. */
+  readonly name: string;
+  /** Largest IPv4 packet (header included) the link carries. */
+  readonly mtu: number;
+  /** Sets the one receiver of inbound batches (replacing any earlier one). */
+  setReceiver(receiver: BatchReceiver): void;
+  /**
+   * Transmits a batch. The link is done with the buffers when send returns (it wrote or copied
+   * them), so the caller may reuse them. Packets the link cannot deliver are counted, not thrown.
+   */
+  send(packets: readonly Uint8Array[]): void;
+  /** Releases the link (and whatever it created). Idempotent. */
+  close(): Promise<void>;
+}

@@ -1,0 +1,192 @@
+// TunLink: the Link over a real Linux TUN device, through the native addon. It opens the device, sets its MTU,
+// optionally moves it into a network namespace, and configures the kernel side (the peer address) with `ip`.
+
+import { parseCidr } from '../wire/addr.js';
+import type { BatchReceiver, Link } from './link.js';
+import { createNetns, deleteNetns, deleteNetnsSync, netnsExists, run } from './netns.js';
+import { loadTunAddon, type TunError, type TunHandle, type TunStats } from './tun-native.js';
+
+export interface TunLinkOptions {
+  /** Requested device name; default: kernel-chosen `tun%d`. */
+  name?: string;
+  /** Default 1500. */
+  mtu?: number;
+  /** Move the device into this namespace (created if missing — and then deleted by close()). */
+  netns?: string;
+  /** The kernel side's address and prefix, put on the device. Default '198.18.0.1/24'. */
+  peer?: string;
+  /**
+   * Turn IPv6 off on the device (default true): tunstack speaks IPv4 only, and an IPv6-enabled
+   * device would emit router solicitations and MLD reports into the link when it comes up.
+   */
+  disableIpv6?: boolean;
+  /** The device stopped delivering packets (e.g. it was deleted). Default: an 'uncaughtException'. */
+  onError?: (error: TunError) => void;
+}
+
+export const DEFAULT_PEER = '198.18.0.1/24';
+export const DEFAULT_MTU = 1500;
+
+export class TunLink implements Link {
+  #handle: TunHandle;
+  readonly #netns: string | undefined;
+  readonly #createdNetns: boolean;
+  readonly #mtu: number;
+  readonly #name: string;
+  readonly #onError: ((error: TunError) => void) | undefined;
+  #receiver: BatchReceiver | undefined;
+  #closing: Promise<void> | undefined;
+  #closedSync = false;
+
+  private constructor(
+    handle: TunHandle,
+    mtu: number,
+    netns: string | undefined,
+    createdNetns: boolean,
+    onError: ((error: TunError) => void) | undefined,
+  ) {
+    this.#handle = handle;
+    this.#name = handle.name;
+    this.#mtu = mtu;
+    this.#netns = netns;
+    this.#createdNetns = createdNetns;
+    this.#onError = onError;
+  }
+
+  /**
+   * Opens a TUN device and configures the kernel side:
+   *   open + TUNSETIFF → SIOCSIFMTU (in our namespace, before any move) → [ip netns add NS] →
+   *   [ip link set DEV netns NS; ip -n NS link set lo up] → ip [-n NS] addr add PEER dev DEV → ip [-n NS] link set DEV up.
+   * If a step fails, the steps before it are undone (fd closed, namespace deleted if created here) and the error rethrown.
+   */
+  static async open(opts: TunLinkOptions = {}): Promise<TunLink> {
+    const mtu = opts.mtu ?? DEFAULT_MTU;
+    if (!Number.isInteger(mtu) || mtu < 68 || mtu > 65535) throw new RangeError(`TunLink: mtu must be an integer from 68 to 65535, got ${mtu}`);
+    const peer = opts.peer ?? DEFAULT_PEER;
+    if (parseCidr(peer) === undefined) throw new TypeError(`TunLink: peer must be an IPv4 CIDR like ${DEFAULT_PEER}, got "${peer}"`);
+    const ns = opts.netns;
+    const addon = loadTunAddon();
+
+    const handle = addon.open(opts.name === undefined ? {} : { name: opts.name });
+    let createdNetns = false;
+    try {
+      const dev = handle.name;
+      // Must precede the move: the ioctl socket lives in this process's namespace (see tun.cc, setMtu).
+      handle.setMtu(mtu);
+      const ip = (args: string[]): Promise<unknown> => run('ip', ns === undefined ? args : ['-n', ns, ...args]);
+      if (ns !== undefined) {
+        if (!(await netnsExists(ns))) {
+          await createNetns(ns);
+          createdNetns = true;
+        }
+        // The device keeps its fd (and our reader) across the move; it arrives down and without addresses.
+        await run('ip', ['link', 'set', dev, 'netns', ns]);
+        await ip(['link', 'set', 'lo', 'up']);
+      }
+      if (opts.disableIpv6 ?? true) await disableIpv6(ns, dev);
+      await ip(['addr', 'add', peer, 'dev', dev]);
+      await ip(['link', 'set', dev, 'up']);
+      return new TunLink(handle, mtu, ns, createdNetns, opts.onError);
+    } catch (e) {
+      handle.close(); // first: the kernel deletes the device with its last fd, before we touch the namespace
+      if (createdNetns && ns !== undefined) {
+        try {
+          await deleteNetns(ns);
+        } catch {
+          // keep the original error; the namespace name is in it or in the stale-netns reaper's reach
+        }
+      }
+      throw e;
+    }
+  }
+
+  get name(): string {
+    return this.#name;
+  }
+
+  get mtu(): number {
+    return this.#mtu;
+  }
+
+  /** The namespace the device lives in, or undefined for the current one. */
+  get netns(): string | undefined {
+    return this.#netns;
+  }
+
+  /** Whether open() created the namespace (and close() will delete it). */
+  get ownsNetns(): boolean {
+    return this.#createdNetns;
+  }
+
+  get closed(): boolean {
+    return this.#handle.closed;
+  }
+
+  stats(): TunStats {
+    return this.#handle.stats();
+  }
+
+  /** Installs the receiver and starts reading (reading starts with the first receiver). */
+  setReceiver(receiver: BatchReceiver): void {
+    this.#receiver = receiver;
+    if (this.#handle.closed || this.#handle.polling) return;
+    this.#handle.start(
+      (buffer, lengths, count) => {
+        // Views over the batch buffer (no copies): valid as long as anyone holds them, since each batch is a fresh Buffer.
+        const packets = new Array<Uint8Array>(count);
+        let off = buffer.byteOffset;
+        for (let i = 0; i < count; i++) {
+          const len = lengths[i] as number;
+          packets[i] = new Uint8Array(buffer.buffer, off, len);
+          off += len;
+        }
+        this.#receiver?.(packets);
+      },
+      this.#onError,
+    );
+  }
+
+  /** Writes the batch (one write() per packet); refused packets are counted in stats().writeErrors. After close(), a no-op. */
+  send(packets: readonly Uint8Array[]): void {
+    if (packets.length === 0 || this.#handle.closed) return;
+    this.#handle.writeBatch(packets);
+  }
+
+  /** Lets the process exit while the link is open (like net.Socket#unref). */
+  unref(): void {
+    this.#handle.unref();
+  }
+
+  ref(): void {
+    this.#handle.ref();
+  }
+
+  /** Closes the fd FIRST (the kernel deletes the device), then deletes the namespace if open() created it. Idempotent. */
+  close(): Promise<void> {
+    this.#closing ??= (async () => {
+      this.#handle.close();
+      if (this.#createdNetns && this.#netns !== undefined && !this.#closedSync) await deleteNetns(this.#netns);
+    })();
+    return this.#closing;
+  }
+
+  /** close() for process 'exit' handlers: the same steps, synchronously. Idempotent. */
+  closeSync(): void {
+    this.#handle.close();
+    if (this.#closedSync) return;
+    this.#closedSync = true;
+    if (this.#createdNetns && this.#netns !== undefined) deleteNetnsSync(this.#netns);
+  }
+}
+
+/** Best effort: net.ipv6.conf.DEV.disable_ipv6=1 in the device's namespace (absent when IPv6 is off in the kernel). */
+async function disableIpv6(ns: string | undefined, dev: string): Promise<void> {
+  // sysctl(8) keys use '.' as the separator, so a '.' inside the device name is written as '/'.
+  const argv = ['sysctl', '-q', '-w', `net.ipv6.conf.${dev.replaceAll('.', '/')}.disable_ipv6=1`];
+  try {
+    if (ns === undefined) await run(argv[0] as string, argv.slice(1));
+    else await run('ip', ['netns', 'exec', ns, ...argv]);
+  } catch {
+    // no IPv6 in this kernel, or no sysctl binary: nothing to silence
+  }
+}
