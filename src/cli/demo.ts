@@ -51,6 +51,11 @@ export async function demo(argv: string[]): Promise<number> {
     say(indent(ping.out.split('\n').filter((l) => /transmitted|rtt/.test(l)).join('\n')));
     if (ping.code !== 0) failed = true;
 
+    say('\n== a 3000-byte ping arrives in fragments: tunstack reassembles it and fragments its reply (RFC 791 §3.2)');
+    const big = await inNs('ping', ['-c', '1', '-W', '1', '-s', '3000', '198.18.0.2']);
+    say(indent(big.out.split('\n').filter((l) => /bytes from|transmitted/.test(l)).join('\n')));
+    if (big.code !== 0) failed = true;
+
     say('\n== curl to a port nobody listens on: tunstack answers the SYN with RST,ACK (RFC 9293 §3.10.7.1)');
     const curl = await inNs('curl', ['-sSv', '--max-time', '3', 'http://198.18.0.2:9/']);
     say(indent(curl.out.split('\n').filter((l) => /Trying|refused|curl:/.test(l)).join('\n') + `\n(curl exit ${curl.code})`));
@@ -80,8 +85,9 @@ function indent(text: string): string {
 // Runs inside the namespace: a connected UDP socket learns of the ICMP error as ECONNREFUSED.
 const UDP_PROBE = `
 const s = require('node:dgram').createSocket('udp4');
-const done = (m) => { console.log(m); s.close(); };
-const t = setTimeout(() => done('no answer within 2 s'), 2000);
-s.on('error', (e) => { clearTimeout(t); done('send to 198.18.0.2:9 -> ' + e.code + ' (ICMP port unreachable)'); });
-s.connect(9, '198.18.0.2', () => { s.send('hello'); setTimeout(() => s.send('again'), 100); });
+let done = false;
+const finish = (m) => { if (done) return; done = true; console.log(m); s.close(); };
+const t = setTimeout(() => finish('no answer within 2 s'), 2000);
+s.on('error', (e) => { clearTimeout(t); finish('send to 198.18.0.2:9 -> ' + e.code + ' (ICMP port unreachable)'); });
+s.connect(9, '198.18.0.2', () => { s.send('hello'); setTimeout(() => { if (!done) s.send('again'); }, 100); });
 `;
