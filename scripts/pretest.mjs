@@ -44,8 +44,10 @@ if (missing.length > 0) {
   }
 }
 
-// Build what is missing or stale: node-gyp only when the addon is absent, tsc always (incremental, fast).
+// Build what is missing or stale: node-gyp only when the addon is absent, tsc always (incremental, fast);
+// then type-check the tests too (vitest itself only strips types).
 if (!existsSync(join(root, 'native/build/Release/tun.node'))) {
   execFileSync('npm', ['run', 'build:native'], { cwd: root, stdio: 'inherit' });
 }
 execFileSync('npm', ['run', '--silent', 'build:ts'], { cwd: root, stdio: 'inherit' });
+execFileSync('npm', ['run', '--silent', 'typecheck'], { cwd: root, stdio: 'inherit' });

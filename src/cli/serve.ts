@@ -5,7 +5,7 @@ import { parseArgs } from 'node:util';
 import { addressPlan, asUsage, intFlag } from './args.js';
 import { RunningStack } from './running-stack.js';
 import { describeError } from './errors.js';
-import { removeHardStop } from './signals.js';
+import { installHardStop, removeHardStop } from './signals.js';
 
 export const SERVE_HELP = `Usage: tunstack serve [options]
 
@@ -69,6 +69,7 @@ export async function serve(argv: string[]): Promise<number> {
       process.off('SIGINT', stop);
       process.off('SIGTERM', stop);
       process.off('SIGUSR1', stats);
+      installHardStop(); // a second signal exits at once, still running the synchronous cleanups
       process.stderr.write(`tunstack: ${signal}, stopping\n${formatCounters(running.stack.counters())}\n`);
       running.close().then(
         () => resolve(0),

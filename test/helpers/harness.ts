@@ -54,6 +54,8 @@ export interface ServeProcess {
   stderr: () => string;
   /** SIGTERM, then wait for the exit code (SIGKILL after 10 s). */
   stop: () => Promise<number | null>;
+  /** Waits for the process to exit by itself (SIGKILL after 10 s). */
+  exited: () => Promise<number | null>;
 }
 
 /** Starts `tunstack serve ARGS` from dist/ and resolves once it printed "ready ". */
@@ -69,6 +71,12 @@ export function startServe(args: string[]): Promise<ServeProcess> {
     proc,
     stdout: () => out,
     stderr: () => err,
+    exited: async () => {
+      const killer = setTimeout(() => proc.kill('SIGKILL'), 10_000);
+      const code = await exited;
+      clearTimeout(killer);
+      return code;
+    },
     stop: async () => {
       if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGTERM');
       const killer = setTimeout(() => proc.kill('SIGKILL'), 10_000);
