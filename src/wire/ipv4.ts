@@ -3,6 +3,7 @@
 
 import { foldChecksum, onesSum } from './checksum.js';
 import { err, ok, type Parsed } from './result.js';
+import { readU32, writeU32 } from './bytes.js';
 
 // RFC 790 / IANA protocol numbers carried in the Protocol field.
 export const IPPROTO_ICMP = 1;
@@ -180,15 +181,4 @@ export function ipv4ReprOf(h: Ipv4Header): Ipv4Repr {
     moreFragments: h.moreFragments,
     fragmentOffset: h.fragmentOffset,
   };
-}
-
-function readU32(b: Uint8Array, i: number): number {
-  return ((b[i] << 24) | (b[i + 1] << 16) | (b[i + 2] << 8) | b[i + 3]) >>> 0;
-}
-
-function writeU32(b: Uint8Array, i: number, v: number): void {
-  b[i] = v >>> 24;
-  b[i + 1] = v >>> 16;
-  b[i + 2] = v >>> 8;
-  b[i + 3] = v;
 }

@@ -1,6 +1,8 @@
 // TCP options codec (RFC 9293 §3.1 and §3.2): MSS (RFC 6691), window scale and timestamps
 // (RFC 7323), SACK-permitted and SACK blocks (RFC 2018); written in the order Linux uses.
 
+import { readU32, writeU32 } from './bytes.js';
+
 export const TCPOPT_EOL = 0;
 export const TCPOPT_NOP = 1;
 export const TCPOPT_MSS = 2;
@@ -165,15 +167,4 @@ export function emitTcpOptions(opts: TcpOptions | undefined, buf: Uint8Array, of
     }
   }
   return i - offset;
-}
-
-function readU32(b: Uint8Array, i: number): number {
-  return ((b[i] << 24) | (b[i + 1] << 16) | (b[i + 2] << 8) | b[i + 3]) >>> 0;
-}
-
-function writeU32(b: Uint8Array, i: number, v: number): void {
-  b[i] = v >>> 24;
-  b[i + 1] = v >>> 16;
-  b[i + 2] = v >>> 8;
-  b[i + 3] = v;
 }

@@ -24,6 +24,7 @@ export {
   tcpOptionsLen,
   type TcpOptions,
 } from './tcp-options.js';
+import { readU32, writeU32 } from './bytes.js';
 
 // RFC 9293 §3.1 control bits (with RFC 3168 ECE/CWR), in the byte at offset 13.
 export const TCP_FIN = 0x01;
@@ -214,15 +215,4 @@ export function describeFlags(flags: number): string {
     if ((flags & bit) !== 0) out = out === '' ? name : `${out},${name}`;
   }
   return out === '' ? 'none' : out;
-}
-
-function readU32(b: Uint8Array, i: number): number {
-  return ((b[i] << 24) | (b[i + 1] << 16) | (b[i + 2] << 8) | b[i + 3]) >>> 0;
-}
-
-function writeU32(b: Uint8Array, i: number, v: number): void {
-  b[i] = v >>> 24;
-  b[i + 1] = v >>> 16;
-  b[i + 2] = v >>> 8;
-  b[i + 3] = v;
 }

@@ -26,6 +26,7 @@ import {
   readPcapng,
   toNanoseconds,
 } from '../../src/capture/pcapng-reader.js';
+import { mulberry32 } from '../helpers/prng.js';
 
 /** "0a0d 0d0a ..." → bytes; whitespace and `|` separators are ignored. */
 function hex(s: string): Uint8Array {
@@ -55,18 +56,6 @@ function only<K extends PcapngBlock['kind']>(file: PcapngFile, kind: K): Extract
   return file.blocks.filter((b): b is Extract<PcapngBlock, { kind: K }> => b.kind === kind);
 }
 
-/** mulberry32: a tiny seeded PRNG so fuzz failures reproduce. */
-function prng(seed: number): { u32(): number; int(n: number): number } {
-  let a = seed >>> 0;
-  const u32 = (): number => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return (t ^ (t >>> 14)) >>> 0;
-  };
-  return { u32, int: (n) => u32() % n };
-}
 
 const TS = 0x1122334455667788n; // Timestamp (High) = 0x11223344, (Low) = 0x55667788
 
@@ -193,7 +182,7 @@ describe('Enhanced Packet Block (pcapng §4.3)', () => {
   });
 
   it('utf8Length agrees with TextEncoder, including surrogate pairs and lone surrogates', () => {
-    const rnd = prng(7);
+    const rnd = mulberry32(7);
     const enc = new TextEncoder();
     const samples = ['', 'a', 'é', '€', '😀', '\ud800', '\udc00x', 'a\ud83d', '\ud83d\ude00\ud83d'];
     for (let i = 0; i < 500; i++) {
@@ -431,7 +420,7 @@ describe('reader on damaged input', () => {
 
   it('never throws on seeded random mutations, and every view it returns lies inside the input', () => {
     const seed = sampleCapture();
-    const rnd = prng(0x7c0ffee);
+    const rnd = mulberry32(0x7c0ffee);
     for (let iter = 0; iter < 3000; iter++) {
       let bytes = seed.slice();
       const edits = 1 + rnd.int(8);
