@@ -42,11 +42,16 @@ export interface Ipv4HostOptions {
   reassembly?: ReassemblyOptions;
 }
 
-/**
- * Receives a valid TCP segment addressed to tunstack. Returns true when it took the segment;
- * false leaves it to the closed-port reply (RFC 9293 §3.10.7.1). The TCP endpoint table plugs in here.
- */
-export type TcpReceiver = (now: number, ip: Ipv4Header, seg: TcpSegment) => boolean;
+/** The TCP layer as the IP layer sees it (src/tcp/endpoint.ts implements it). */
+export interface TcpLayer {
+  /** A valid segment for us; false when no connection or listener wants it. */
+  handleSegment(now: number, ip: Ipv4Header, seg: TcpSegment): boolean;
+  handleTimeout(now: number): void;
+  /** Polls connections with new work; their segments then come out of pollTransmit. */
+  flush(now: number): void;
+  pollTransmit(): { dst: number; repr: TcpRepr } | undefined;
+  pollTimeout(): number | undefined;
+}
 
 export class Ipv4Host {
   readonly address: number;
@@ -57,7 +62,7 @@ export class Ipv4Host {
   private outbox: Uint8Array[] = [];
   private outHead = 0;
   private nextId = 1;
-  private tcpReceiver: TcpReceiver | undefined;
+  private tcp: TcpLayer | undefined;
   private readonly reassembler: Reassembler;
 
   constructor(opts: Ipv4HostOptions) {
@@ -68,8 +73,9 @@ export class Ipv4Host {
     this.reassembler = new Reassembler(opts.reassembly);
   }
 
-  setTcpReceiver(receiver: TcpReceiver | undefined): void {
-    this.tcpReceiver = receiver;
+  /** Plugs in the TCP layer; without one every TCP segment gets the closed-port reply. */
+  attachTcp(tcp: TcpLayer | undefined): void {
+    this.tcp = tcp;
   }
 
   /** One inbound IPv4 packet. Never throws on its contents: every packet is accepted or dropped-and-counted. */
@@ -77,6 +83,14 @@ export class Ipv4Host {
     this.counters.rxPackets++;
     this.counters.rxBytes += bytes.length;
     this.input(now, bytes);
+  }
+
+  /** Collects what the TCP layer has to send (after input, timers or user calls) into the outbox. */
+  flushTcp(now: number): void {
+    const tcp = this.tcp;
+    if (!tcp) return;
+    tcp.flush(now);
+    for (let o = tcp.pollTransmit(); o !== undefined; o = tcp.pollTransmit()) this.sendTcp(o.dst, o.repr);
   }
 
   private input(now: number, bytes: Uint8Array): void {
@@ -138,10 +152,17 @@ export class Ipv4Host {
 
   /** The earliest deadline (ms) at which handleTimeout must run, or undefined. */
   pollTimeout(): number | undefined {
-    return this.reassembler.pollTimeout();
+    const a = this.reassembler.pollTimeout();
+    const b = this.tcp?.pollTimeout();
+    if (a === undefined) return b;
+    return b === undefined || a < b ? a : b;
   }
 
   handleTimeout(now: number): void {
+    if (this.tcp) {
+      this.tcp.handleTimeout(now);
+      this.flushTcp(now);
+    }
     for (const expired of this.reassembler.handleTimeout(now)) {
       this.counters.reassemblyTimeouts++;
       // RFC 1122 §3.3.2: "If the timer expires and fragment zero was received, the host SHOULD send
@@ -196,7 +217,10 @@ export class Ipv4Host {
     if (!parsed.ok) return this.drop(`tcp-${parsed.error}`);
     this.counters.accepted.tcp++;
     const seg = parsed.value;
-    if (this.tcpReceiver?.(now, ip, seg)) return;
+    if (this.tcp?.handleSegment(now, ip, seg)) {
+      this.flushTcp(now);
+      return;
+    }
     const rst = resetForClosedPort(seg);
     if (rst) {
       this.counters.tcpResetsSent++;
