@@ -4,7 +4,10 @@
 import { TunLink } from '../link/tun-link.js';
 import { PcapTap, fileSink } from '../link/pcap-tap.js';
 import type { Link } from '../link/link.js';
+import { createServer as createHttpServer, type Server as HttpServer } from 'node:http';
+import { createHttpApp } from '../apps/http-handler.js';
 import { Stack } from '../socket/stack.js';
+import type { TcpServer } from '../socket/tcp-server.js';
 
 export interface RunningStackOptions {
   addr: string;
@@ -14,11 +17,19 @@ export interface RunningStackOptions {
   netns?: string;
   pcap?: string;
   trace?: (line: string) => void;
+  /** Trace packets as well as TCP state changes. */
+  tracePackets?: boolean;
+  /** Serve HTTP (node:http over tunstack's TCP) on this port. */
+  httpPort?: number;
+  /** Directory for the HTTP server's files (default: the built-in page). */
+  httpRoot?: string;
 }
 
 export class RunningStack {
   private closing: Promise<void> | undefined;
   private readonly onExit = () => this.closeSync();
+
+  http: { server: HttpServer; tcp: TcpServer } | undefined;
 
   private constructor(
     readonly tun: TunLink,
@@ -38,12 +49,22 @@ export class RunningStack {
         tap = new PcapTap(tun, fileSink(opts.pcap), { interfaceName: tun.name });
         link = tap;
       }
-      const stack = new Stack(link, { address: opts.addr, trace: opts.trace });
-      return new RunningStack(tun, stack, tap);
+      const stack = new Stack(link, { address: opts.addr, trace: opts.trace, tracePackets: opts.tracePackets ?? true });
+      const running = new RunningStack(tun, stack, tap);
+      if (opts.httpPort !== undefined) running.serveHttp(opts.httpPort, opts.httpRoot);
+      return running;
     } catch (e) {
       tun.closeSync();
       throw e;
     }
+  }
+
+  /** node:http, unmodified, on tunstack's TCP: each accepted TcpSocket is injected as a connection. */
+  serveHttp(port: number, root?: string): void {
+    const server = createHttpServer(createHttpApp(root !== undefined ? { root } : {}));
+    const tcp = this.stack.createServer((socket) => server.emit('connection', socket));
+    tcp.listen(port);
+    this.http = { server, tcp };
   }
 
   /** Closes the stack, the capture, the device and the namespace it created. Idempotent. */

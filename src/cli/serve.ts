@@ -9,7 +9,9 @@ import { installHardStop, removeHardStop } from './signals.js';
 
 export const SERVE_HELP = `Usage: tunstack serve [options]
 
-Owns an IPv4 address on a TUN device: answers ping, refuses TCP connections to closed ports
+Owns an IPv4 address on a TUN device and serves HTTP on it with node:http running on tunstack's
+own TCP: / (a built-in page or --root DIR), /echo (returns the request), /bytes/N (N deterministic
+bytes), POST /sink (answers with the body's sha256 and length). Answers ping, refuses other TCP ports
 with a RST, answers UDP with ICMP port unreachable. Prints "ready <addr>" on stdout once it answers.
 
 Options:
@@ -20,10 +22,14 @@ Options:
   --tun NAME       TUN device name                             (default: kernel-chosen tunN)
   --mtu N          device MTU, 576..65535                      (default 1500)
   --pcap FILE      write every packet to FILE as pcapng (open it with wireshark or tshark -r FILE)
-  --trace          print one line per packet in and out on stderr
+  --http PORT      HTTP port                                    (default 80; 0 turns HTTP off)
+  --root DIR       serve the files in DIR at /                  (default: a built-in page)
+  --trace          print every TCP state change and one line per packet in and out on stderr
+  --trace-states   print only the TCP state changes (the 3-way and 4-way handshakes)
   -h, --help       show this help
 
-Signals: SIGINT/SIGTERM stop and clean up; SIGUSR1 prints the counters as a "stats {json}" line on stdout.
+Signals: SIGINT/SIGTERM stop and clean up; SIGUSR1 prints the counters as a "stats {json}" line and the
+live connections (state, queues, RTT, retransmissions) as a "connections [json]" line on stdout.
 Needs CAP_NET_ADMIN (run with sudo).`;
 
 export async function serve(argv: string[]): Promise<number> {
@@ -39,7 +45,10 @@ export async function serve(argv: string[]): Promise<number> {
         tun: { type: 'string' },
         mtu: { type: 'string' },
         pcap: { type: 'string' },
+        http: { type: 'string' },
+        root: { type: 'string' },
         trace: { type: 'boolean', default: false },
+        'trace-states': { type: 'boolean', default: false },
         help: { type: 'boolean', short: 'h', default: false },
       },
     }),
@@ -50,15 +59,28 @@ export async function serve(argv: string[]): Promise<number> {
   }
   const plan = addressPlan(values.addr!, values.peer!);
   const mtu = intFlag('mtu', values.mtu, 1500, 576, 65535);
+  const httpPort = intFlag('http', values.http, 80, 0, 65535);
   const t0 = performance.now();
-  const trace = values.trace
+  const tracing = values.trace || values['trace-states'];
+  const trace = tracing
     ? (line: string) => process.stderr.write(`${((performance.now() - t0) / 1000).toFixed(6)} ${line}\n`)
     : undefined;
 
-  const running = await RunningStack.start({ ...plan, mtu, tun: values.tun, netns: values.netns, pcap: values.pcap, trace });
+  const running = await RunningStack.start({
+    ...plan,
+    mtu,
+    tun: values.tun,
+    netns: values.netns,
+    pcap: values.pcap,
+    trace,
+    tracePackets: values.trace,
+    ...(httpPort > 0 ? { httpPort } : {}),
+    ...(values.root !== undefined ? { httpRoot: values.root } : {}),
+  });
   const where = values.netns ? ` in namespace ${values.netns}` : '';
   process.stderr.write(
     `tunstack: ${plan.addr} on ${running.tun.name}${where}, kernel side ${plan.peer}, mtu ${mtu}` +
+      (httpPort > 0 ? `, http on port ${httpPort}` : '') +
       (values.pcap ? `, capture ${values.pcap}` : '') +
       '\n',
   );
@@ -79,7 +101,10 @@ export async function serve(argv: string[]): Promise<number> {
         },
       );
     };
-    const stats = () => process.stdout.write(`stats ${JSON.stringify(running.stack.counters())}\n`);
+    const stats = () =>
+      process.stdout.write(
+        `stats ${JSON.stringify(running.stack.counters())}\nconnections ${JSON.stringify(running.stack.connectionTable())}\n`,
+      );
     removeHardStop();
     process.on('SIGINT', stop);
     process.on('SIGTERM', stop);
