@@ -4,6 +4,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { demo, DEMO_HELP } from './demo.js';
+import { get, GET_HELP } from './get.js';
 import { describeError, UsageError } from './errors.js';
 import { packageRoot } from './paths.js';
 import { serve, SERVE_HELP } from './serve.js';
@@ -14,7 +15,8 @@ const HELP = `Usage: tunstack <command> [options]
 tunstack is a userspace TCP/IPv4 stack that owns an address on a Linux TUN device.
 
 Commands:
-  serve     own an address on a TUN device and answer for it (tunstack serve --help)
+  serve     own an address on a TUN device and serve HTTP on it (tunstack serve --help)
+  get       fetch a URL from the kernel side through tunstack's TCP (tunstack get --help)
   demo      run the guided demo in a private network namespace (what \`sudo npm start\` runs)
   help      show this help, or \`tunstack help <command>\`
 
@@ -23,11 +25,14 @@ Options:
   -v, --version   print the version
 
 Examples:
-  sudo tunstack serve --netns tunstack-lab --pcap captures/lab.pcapng --trace
-  sudo ip netns exec tunstack-lab ping -c 3 198.18.0.2`;
+  sudo tunstack serve --netns tunstack-lab --pcap captures/lab.pcapng --trace-states
+  sudo ip netns exec tunstack-lab curl http://198.18.0.2/echo
+  sudo ip netns add tunstack-web; sudo ip netns exec tunstack-web python3 -m http.server 8080 &
+  sudo tunstack get --netns tunstack-web --trace-states http://198.18.0.1:8080/ -o index.html`;
 
 const commands: Record<string, { run: (argv: string[]) => Promise<number>; help: string }> = {
   serve: { run: serve, help: SERVE_HELP },
+  get: { run: get, help: GET_HELP },
   demo: { run: demo, help: DEMO_HELP },
 };
 

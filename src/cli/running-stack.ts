@@ -3,11 +3,13 @@
 
 import { TunLink } from '../link/tun-link.js';
 import { PcapTap, fileSink } from '../link/pcap-tap.js';
+import { FaultLink, type Impairment } from '../link/fault-link.js';
 import type { Link } from '../link/link.js';
 import { createServer as createHttpServer, type Server as HttpServer } from 'node:http';
 import { createHttpApp } from '../apps/http-handler.js';
 import { Stack } from '../socket/stack.js';
 import type { TcpServer } from '../socket/tcp-server.js';
+import type { TcbOptions } from '../tcp/tcb.js';
 
 export interface RunningStackOptions {
   addr: string;
@@ -23,6 +25,14 @@ export interface RunningStackOptions {
   httpPort?: number;
   /** Directory for the HTTP server's files (default: the built-in page). */
   httpRoot?: string;
+  /** Defaults for every TCP connection. */
+  tcp?: Omit<TcbOptions, 'mss'>;
+  /**
+   * Impair the packets tunstack receives (loss, delay, reordering), exactly as `tc qdisc add dev TUN
+   * root netem …` on the kernel side's device would; `impairOut` does the same to what tunstack sends.
+   */
+  impair?: Impairment;
+  impairOut?: Impairment;
 }
 
 export class RunningStack {
@@ -49,7 +59,20 @@ export class RunningStack {
         tap = new PcapTap(tun, fileSink(opts.pcap), { interfaceName: tun.name });
         link = tap;
       }
-      const stack = new Stack(link, { address: opts.addr, trace: opts.trace, tracePackets: opts.tracePackets ?? true });
+      // The fault injector sits above the tap: the capture shows what really crossed the TUN.
+      if (opts.impair || opts.impairOut) {
+        link = new FaultLink(link, {
+          ...(opts.impair ? { inbound: opts.impair } : {}),
+          ...(opts.impairOut ? { outbound: opts.impairOut } : {}),
+          seed: 1,
+        });
+      }
+      const stack = new Stack(link, {
+        address: opts.addr,
+        trace: opts.trace,
+        tracePackets: opts.tracePackets ?? true,
+        ...(opts.tcp ? { tcp: opts.tcp } : {}),
+      });
       const running = new RunningStack(tun, stack, tap);
       if (opts.httpPort !== undefined) running.serveHttp(opts.httpPort, opts.httpRoot);
       return running;

@@ -2,6 +2,7 @@
 
 import { formatCounters } from './format-counters.js';
 import { parseArgs } from 'node:util';
+import { parseImpairment } from '../link/fault-link.js';
 import { addressPlan, asUsage, intFlag } from './args.js';
 import { RunningStack } from './running-stack.js';
 import { describeError } from './errors.js';
@@ -24,6 +25,10 @@ Options:
   --pcap FILE      write every packet to FILE as pcapng (open it with wireshark or tshark -r FILE)
   --http PORT      HTTP port                                    (default 80; 0 turns HTTP off)
   --root DIR       serve the files in DIR at /                  (default: a built-in page)
+  --impair SPEC    impair the packets the kernel sends to tunstack, as netem on the kernel side's
+                   device would: loss=2%,delay=5ms,reorder=10% (that share skips the delay),duplicate=1%;
+                   seeded, so runs repeat (for kernels without sch_netem)
+  --impair-out SPEC  the same for the packets tunstack sends
   --trace          print every TCP state change and one line per packet in and out on stderr
   --trace-states   print only the TCP state changes (the 3-way and 4-way handshakes)
   -h, --help       show this help
@@ -46,6 +51,8 @@ export async function serve(argv: string[]): Promise<number> {
         mtu: { type: 'string' },
         pcap: { type: 'string' },
         http: { type: 'string' },
+        impair: { type: 'string' },
+        'impair-out': { type: 'string' },
         root: { type: 'string' },
         trace: { type: 'boolean', default: false },
         'trace-states': { type: 'boolean', default: false },
@@ -60,6 +67,8 @@ export async function serve(argv: string[]): Promise<number> {
   const plan = addressPlan(values.addr!, values.peer!);
   const mtu = intFlag('mtu', values.mtu, 1500, 576, 65535);
   const httpPort = intFlag('http', values.http, 80, 0, 65535);
+  const impair = values.impair !== undefined ? asUsage(() => parseImpairment(values.impair!)) : undefined;
+  const impairOut = values['impair-out'] !== undefined ? asUsage(() => parseImpairment(values['impair-out']!)) : undefined;
   const t0 = performance.now();
   const tracing = values.trace || values['trace-states'];
   const trace = tracing
@@ -74,6 +83,8 @@ export async function serve(argv: string[]): Promise<number> {
     pcap: values.pcap,
     trace,
     tracePackets: values.trace,
+    ...(impair ? { impair } : {}),
+    ...(impairOut ? { impairOut } : {}),
     ...(httpPort > 0 ? { httpPort } : {}),
     ...(values.root !== undefined ? { httpRoot: values.root } : {}),
   });
