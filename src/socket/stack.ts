@@ -87,6 +87,11 @@ export class Stack implements SocketDriver, ServerDriver {
     return socket;
   }
 
+  /** Sockets the application still holds (for leak checks). */
+  socketCount(): number {
+    return this.sockets.size;
+  }
+
   counters(): IpCounters {
     return snapshotCounters(this.host.counters);
   }
