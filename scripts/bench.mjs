@@ -2,7 +2,8 @@
 // `npm run bench`: tunstack's figures, each next to a baseline measured in the same run.
 //   1. ICMP echo rate under `ping -f -c 100000` from the kernel side: tunstack (through the TUN)
 //      versus the kernel answering over a veth pair between two namespaces.
-//   2. The native addon's raw read/write packet rates (scripts/bench-addon.mjs).
+//   2. TCP: bulk download/upload and HTTP requests/s, tunstack vs the kernel (scripts/bench-tcp.mjs).
+//   3. The native addon's raw read/write packet rates (scripts/bench-addon.mjs).
 // Needs root. Everything runs in namespaces named tunstack-<pid>-…, removed afterwards; bounded in
 // count (100,000 echoes) and time (ping -w 60).
 
@@ -93,6 +94,10 @@ const row = (name, r) =>
 console.log(row('kernel over veth (baseline)', kernel));
 console.log(row('tunstack over TUN', ours));
 console.log(`  ratio tunstack / kernel: ${(ours.rate / kernel.rate).toFixed(2)}\n`);
+
+const tcp = spawnSync(process.execPath, [join(root, 'scripts/bench-tcp.mjs')], { stdio: 'inherit', timeout: 300_000 });
+if (tcp.status !== 0) console.log('  (the TCP bench failed)');
+console.log('');
 
 console.log('Native addon, raw packets (no stack above it):');
 const addon = spawnSync(process.execPath, [join(root, 'scripts/bench-addon.mjs')], { stdio: 'inherit', timeout: 60_000 });
