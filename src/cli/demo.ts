@@ -1,7 +1,10 @@
-// `tunstack demo` (what `sudo npm start` runs): a private namespace and TUN device, tunstack on it,
-// the kernel pinging it and being refused on a closed TCP port, every packet traced and captured.
+// `tunstack demo` (what `sudo npm start` runs): a private namespace and TUN device, tunstack on it
+// serving HTTP with node:http on its own TCP; the kernel pings it, curl fetches two pages on one
+// keep-alive connection, tunstack fetches from a server on the kernel side, a closed port refuses —
+// every packet and TCP state change traced, everything captured.
 
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
+import { request } from 'node:http';
 import { relative } from 'node:path';
 import { promisify } from 'node:util';
 import { netnsName } from '../link/netns.js';
@@ -15,9 +18,11 @@ const run = promisify(execFile);
 export const DEMO_HELP = `Usage: tunstack demo
 
 Creates network namespace tunstack-<pid> with a TUN device (kernel side 198.18.0.1/24), runs tunstack
-on 198.18.0.2, and drives the kernel against it: ping, a TCP connection to a closed port (refused by
-tunstack's RST) and a UDP datagram (answered with ICMP port unreachable). Prints every packet as it
-passes, writes captures/demo-<time>.pcapng, and removes everything it created. Needs root.`;
+on 198.18.0.2 with HTTP on port 80, and drives it: ping (and a fragmented one), curl fetching two
+URLs over one keep-alive connection, tunstack fetching from a server on the kernel side (active open),
+a TCP connection to a closed port (refused by tunstack's RST) and a UDP datagram (ICMP port
+unreachable). Prints every packet and TCP state change as it happens, writes
+captures/demo-<time>.pcapng, and removes everything it created. Needs root.`;
 
 export async function demo(argv: string[]): Promise<number> {
   if (argv.includes('-h') || argv.includes('--help')) {
@@ -37,7 +42,7 @@ export async function demo(argv: string[]): Promise<number> {
   const trace = (line: string) => say(`  ${((performance.now() - t0) / 1000).toFixed(4)}s  ${line}`);
 
   say(`== namespace ${ns}: kernel side 198.18.0.1/24 on a TUN device, tunstack on 198.18.0.2`);
-  const running = await RunningStack.start({ addr: '198.18.0.2', peer: '198.18.0.1/24', mtu: 1500, netns: ns, pcap, trace });
+  const running = await RunningStack.start({ addr: '198.18.0.2', peer: '198.18.0.1/24', mtu: 1500, netns: ns, pcap, trace, httpPort: 80 });
   let failed = false;
   try {
     const inNs = (cmd: string, args: string[]) =>
@@ -55,6 +60,26 @@ export async function demo(argv: string[]): Promise<number> {
     const big = await inNs('ping', ['-c', '1', '-W', '1', '-s', '3000', '198.18.0.2']);
     say(indent(big.out.split('\n').filter((l) => /bytes from|transmitted/.test(l)).join('\n')));
     if (big.code !== 0) failed = true;
+
+    say('\n== curl fetches two URLs over one keep-alive connection: node:http on tunstack TCP');
+    const ka = await inNs('curl', ['-sSv', '--max-time', '5', '-o', '/dev/null', '-o', '/dev/null', 'http://198.18.0.2/echo', 'http://198.18.0.2/bytes/3000']);
+    say(indent(ka.out.split('\n').filter((l) => /^< HTTP|Re-using|Connected to|left intact/.test(l)).join('\n') + `\n(curl exit ${ka.code})`));
+    if (ka.code !== 0) failed = true;
+
+    say('\n== tunstack as the client: an active open to a node:http server on the kernel side (198.18.0.1:8080)');
+    const kernelServer = spawn('ip', ['netns', 'exec', ns, process.execPath, '-e', KERNEL_SERVER], { stdio: ['ignore', 'pipe', 'ignore'] });
+    try {
+      await new Promise<void>((resolve, reject) => {
+        kernelServer.stdout!.once('data', () => resolve());
+        kernelServer.once('exit', () => reject(new Error('the kernel-side server did not start')));
+      });
+      const body = await fetchThrough(running, 'http://198.18.0.1:8080/');
+      say(indent(`GET http://198.18.0.1:8080/ → ${body.status}, ${JSON.stringify(body.text.trim())}`));
+      if (body.status !== 200) failed = true;
+      await new Promise((r) => setTimeout(r, 100));
+    } finally {
+      kernelServer.kill();
+    }
 
     say('\n== curl to a port nobody listens on: tunstack answers the SYN with RST,ACK (RFC 9293 §3.10.7.1)');
     const curl = await inNs('curl', ['-sSv', '--max-time', '3', 'http://198.18.0.2:9/']);
@@ -80,6 +105,32 @@ function indent(text: string): string {
     .split('\n')
     .map((l) => '   ' + l)
     .join('\n');
+}
+
+// A tiny node:http server on the kernel side of the TUN, inside the namespace.
+const KERNEL_SERVER = `
+require('http').createServer((req, res) => res.end('hello from the kernel side, ' + req.socket.remoteAddress + '\\n'))
+  .listen(8080, '0.0.0.0', () => console.log('ready'));
+setTimeout(() => process.exit(0), 20000).unref();
+`;
+
+/** GET through tunstack's own TCP (active open), closing first. */
+function fetchThrough(running: RunningStack, url: string): Promise<{ status: number; text: string }> {
+  const u = new URL(url);
+  return new Promise((resolve, reject) => {
+    const socket = running.stack.connect({ host: u.hostname, port: Number(u.port) });
+    const req = request({ host: u.hostname, port: Number(u.port), path: u.pathname, createConnection: () => socket }, (res) => {
+      let text = '';
+      res.setEncoding('utf8');
+      res.on('data', (d: string) => (text += d));
+      res.on('end', () => {
+        socket.end();
+        resolve({ status: res.statusCode ?? 0, text });
+      });
+    });
+    req.on('error', reject);
+    req.end();
+  });
 }
 
 // Runs inside the namespace: a connected UDP socket learns of the ICMP error as ECONNREFUSED.

@@ -1,5 +1,5 @@
-// `tunstack demo` (what `sudo npm start` runs) end to end: it succeeds, leaves a capture tshark
-// reads cleanly, and removes its namespace.
+// `tunstack demo` (what `sudo npm start` runs) end to end: it succeeds, shows HTTP over tunstack's
+// TCP both ways, leaves a capture tshark reads cleanly, and removes its namespace.
 
 import { rmSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
@@ -14,6 +14,13 @@ describe.skipIf(!isRoot)('tunstack demo (root)', () => {
     expect(r.stdout).toMatch(/Connection refused/);
     expect(r.stdout).toMatch(/ECONNREFUSED \(ICMP port unreachable\)/);
     expect(r.stdout).toMatch(/TCP \[RST,ACK\] seq=0/);
+    // HTTP over tunstack's TCP: two URLs on one keep-alive connection, the handshakes traced.
+    expect(r.stdout).toMatch(/Re-using existing connection/);
+    expect(r.stdout).toMatch(/198\.18\.0\.1:\d+ → :80 {2}LISTEN → SYN-RECEIVED/);
+    expect(r.stdout).toMatch(/198\.18\.0\.1:\d+ → :80 {2}SYN-RECEIVED → ESTABLISHED/);
+    // tunstack as the client, to a server on the kernel side.
+    expect(r.stdout).toMatch(/→ 200, "hello from the kernel side, 198\.18\.0\.2"/);
+    expect(r.stdout).toMatch(/:\d+ → 198\.18\.0\.1:8080 {2}CLOSED → SYN-SENT/);
     const pcap = /^ {3}tshark -r (\S+)$/m.exec(r.stdout)?.[1];
     expect(pcap).toBeDefined();
     try {
@@ -22,6 +29,8 @@ describe.skipIf(!isRoot)('tunstack demo (root)', () => {
       expect(bad.stdout.trim()).toBe('');
       const all = await sh('tshark', ['-r', pcap!]);
       expect(all.stdout).toMatch(/Fragmented IP protocol/);
+      expect(all.stdout).toMatch(/GET \/echo HTTP\/1\.1/);
+      expect(all.stdout).toMatch(/HTTP\/1\.1 200 OK/);
     } finally {
       rmSync(pcap!, { force: true });
     }
