@@ -169,6 +169,12 @@ export class TcpSocket extends Duplex {
   }
 
   override _final(cb: (err?: Error | null) => void): void {
+    if (this.connecting) {
+      // node:net lets end() come before the connection is up: the FIN waits for ESTABLISHED
+      // (RFC 9293's CLOSE in SYN-SENT would delete the connection instead).
+      this.once('connect', () => this._final(cb));
+      return;
+    }
     if (this.tcb.state !== 'CLOSED') {
       this.tcb.close(this.driver.now());
       this.driver.kick(this.tcb);
