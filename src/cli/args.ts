@@ -42,3 +42,10 @@ export function addressPlan(addrText: string, peerText: string): AddressPlan {
   if (addr === peer.addr) throw new UsageError(`--addr and --peer must differ (both are ${addrText})`);
   return { addr: formatIpv4Addr(addr), peer: `${formatIpv4Addr(peer.addr)}/${peer.prefixLen}` };
 }
+
+/** The --trace / --trace-states writer: one line per event on stderr, seconds since start. */
+export function stderrTrace(enabled: boolean): ((line: string) => void) | undefined {
+  if (!enabled) return undefined;
+  const t0 = performance.now();
+  return (line) => process.stderr.write(`${((performance.now() - t0) / 1000).toFixed(6)} ${line}\n`);
+}

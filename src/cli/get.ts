@@ -8,7 +8,7 @@ import { parseArgs } from 'node:util';
 import { Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { parseIpv4Addr } from '../wire/addr.js';
-import { addressPlan, asUsage, intFlag } from './args.js';
+import { addressPlan, asUsage, intFlag, stderrTrace } from './args.js';
 import { UsageError } from './errors.js';
 import { RunningStack } from './running-stack.js';
 
@@ -72,11 +72,7 @@ export async function get(argv: string[]): Promise<number> {
   const msl = intFlag('msl', values.msl, 250, 1, 120_000);
   const port = url.port ? Number(url.port) : 80;
 
-  const t0 = performance.now();
-  const tracing = values.trace || values['trace-states'];
-  const trace = tracing
-    ? (line: string) => process.stderr.write(`${((performance.now() - t0) / 1000).toFixed(6)} ${line}\n`)
-    : undefined;
+  const trace = stderrTrace(values.trace || values['trace-states']);
   const running = await RunningStack.start({
     ...plan,
     mtu,

@@ -3,7 +3,7 @@
 import { formatCounters } from './format-counters.js';
 import { parseArgs } from 'node:util';
 import { parseImpairment } from '../link/fault-link.js';
-import { addressPlan, asUsage, intFlag } from './args.js';
+import { addressPlan, asUsage, intFlag, stderrTrace } from './args.js';
 import { RunningStack } from './running-stack.js';
 import { describeError } from './errors.js';
 import { installHardStop, removeHardStop } from './signals.js';
@@ -69,11 +69,7 @@ export async function serve(argv: string[]): Promise<number> {
   const httpPort = intFlag('http', values.http, 80, 0, 65535);
   const impair = values.impair !== undefined ? asUsage(() => parseImpairment(values.impair!)) : undefined;
   const impairOut = values['impair-out'] !== undefined ? asUsage(() => parseImpairment(values['impair-out']!)) : undefined;
-  const t0 = performance.now();
-  const tracing = values.trace || values['trace-states'];
-  const trace = tracing
-    ? (line: string) => process.stderr.write(`${((performance.now() - t0) / 1000).toFixed(6)} ${line}\n`)
-    : undefined;
+  const trace = stderrTrace(values.trace || values['trace-states']);
 
   const running = await RunningStack.start({
     ...plan,
