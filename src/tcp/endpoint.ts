@@ -6,7 +6,7 @@ import type { Ipv4Header } from '../wire/ipv4.js';
 import { TCP_ACK, TCP_RST, TCP_SYN, type TcpRepr, type TcpSegment } from '../wire/tcp.js';
 import { resetForClosedPort } from './closed.js';
 import { rfc6528Isn, type IsnGenerator } from './isn.js';
-import { gt } from './seq.js';
+import { add, gt } from './seq.js';
 import { Tcb, type TcbOptions, type TcpEvent } from './tcb.js';
 import { TimerHeap } from './timer-heap.js';
 
@@ -183,8 +183,16 @@ export class TcpEndpoint {
         gt(seg.seq, tcb.receiveNext)
       ) {
         this.counters.timeWaitReused++;
+        // RFC 1122 §4.2.2.13 (a): the new connection's ISN must be "larger than the largest sequence
+        // number it used on the previous connection incarnation" — Linux's choice, old SND.NXT +
+        // 65535 + 2 (tcp_timewait_state_process). Bug fix: a fresh ISN could fall inside the old space.
+        const iss = add(tcb.sendNext, 65535 + 2);
+        // The old TCB ends the ordinary way (abort in TIME-WAIT sends nothing, RFC 9293 §3.10.5), so
+        // its 'closed' event reaches whoever holds it (bug fix: it vanished without one).
+        tcb.abort();
+        for (let e = tcb.pollEvent(); e !== undefined; e = tcb.pollEvent()) this.onEvent(tcb, e);
         this.remove(tcb);
-        return this.listenArrives(now, ip, seg, listener);
+        return this.listenArrives(now, ip, seg, listener, iss);
       }
       tcb.handleSegment(now, seg);
       this.touch(tcb);
@@ -196,7 +204,7 @@ export class TcpEndpoint {
   }
 
   /** RFC 9293 §3.10.7.2: LISTEN STATE. */
-  private listenArrives(now: number, ip: Ipv4Header, seg: TcpSegment, listener: Listener): boolean {
+  private listenArrives(now: number, ip: Ipv4Header, seg: TcpSegment, listener: Listener, iss?: number): boolean {
     // "first, check for a RST: An incoming RST should be ignored."
     if (seg.flags & TCP_RST) return true;
     // "second, check for an ACK: ... form a reset <SEQ=SEG.ACK><CTL=RST>" (what the closed-port reply does too).
@@ -221,7 +229,7 @@ export class TcpEndpoint {
     this.table.set(tcb);
     this.parent.set(tcb, listener);
     listener.embryonic++;
-    tcb.openPassive(now, this.isn(now, this.tuple(tcb)), seg);
+    tcb.openPassive(now, iss ?? this.isn(now, this.tuple(tcb)), seg);
     this.counters.passiveOpens++;
     this.touch(tcb);
     return true;

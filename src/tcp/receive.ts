@@ -81,9 +81,18 @@ export class ReceiveBuffer {
     if (this.ooo.length === 0) this.ring.shrink();
   }
 
-  /** The held blocks as [startOffset, endOffset) pairs relative to RCV.NXT (for SACK later). */
+  /**
+   * The held data as [startOffset, endOffset) pairs relative to RCV.NXT (for SACK later). Adjacent
+   * blocks are reported as one: RFC 2018 §3 describes "each contiguous block of data".
+   */
   blocks(): Array<[number, number]> {
-    return this.ooo.map((b) => [b.offset, b.offset + b.data.length]);
+    const out: Array<[number, number]> = [];
+    for (const b of this.ooo) {
+      const last = out.at(-1);
+      if (last && last[1] === b.offset) last[1] = b.offset + b.data.length;
+      else out.push([b.offset, b.offset + b.data.length]);
+    }
+    return out;
   }
 
   private push(data: Uint8Array): number {

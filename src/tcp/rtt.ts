@@ -63,8 +63,15 @@ export class RttEstimator {
     if (this.rto < this.maxRto) this.backoffs++;
   }
 
-  /** Forget the backoff (RFC 6298 §5.7 after a SYN timed out, or when new data is acked). */
-  resetBackoff(): void {
+  /**
+   * RFC 6298 §5.7: "If the timer expires awaiting the ACK of a SYN segment and the TCP
+   * implementation is using an RTO less than 3 seconds, the RTO MUST be re-initialized to 3 seconds
+   * when data transmission begins". Called when the handshake completes; does nothing once a
+   * measurement exists (an ACK of a SYN sent only once always gives one).
+   */
+  reinitializeAfterSynTimeout(ms = 3000): void {
+    if (this.srtt !== undefined) return;
     this.backoffs = 0;
+    this.baseRto = Math.min(this.maxRto, Math.max(this.baseRto, ms));
   }
 }

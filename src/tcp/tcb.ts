@@ -10,80 +10,9 @@ import { RttEstimator } from './rtt.js';
 import { SendBuffer } from './send.js';
 import { add, ge, gt, inWindow, le, lt, sub } from './seq.js';
 import { canReceive, isAllowedTransition, type TcpState } from './state.js';
+import type { Endpoints, KeepAliveOptions, TcbInfo, TcbOptions, TcpErrorCode, TcpEvent } from './tcb-types.js';
 
-export type TcpErrorCode = 'ECONNREFUSED' | 'ECONNRESET' | 'ETIMEDOUT';
-
-export type TcpEvent =
-  | { type: 'state'; from: TcpState; to: TcpState }
-  /** The connection reached ESTABLISHED. */
-  | { type: 'connected' }
-  /** New in-order data can be read. */
-  | { type: 'readable' }
-  /** Send-buffer space was freed. */
-  | { type: 'writable' }
-  /** The peer's FIN arrived: after what is buffered, no more data. */
-  | { type: 'eof' }
-  | { type: 'error'; code: TcpErrorCode; message: string }
-  /** The TCB is CLOSED and gone (TIME-WAIT over, LAST-ACK acknowledged, reset or aborted). */
-  | { type: 'closed' };
-
-export interface TcbOptions {
-  /** Largest segment text we accept: the MSS we announce (MTU - 40). */
-  mss: number;
-  /** Receive buffer (bytes). Without window scaling the window tops out at 65535. */
-  recvBufferSize?: number;
-  sendBufferSize?: number;
-  /** RFC 9293 §3.3.2: MSL; TIME-WAIT lasts 2*MSL. Default 30 s. */
-  mslMs?: number;
-  /** Delayed-ACK timer (RFC 1122 §4.2.3.2: MUST be less than 0.5 s). Default 40 ms, like Linux. */
-  delayedAckMs?: number;
-  initialRtoMs?: number;
-  minRtoMs?: number;
-  maxRtoMs?: number;
-  /** Nagle off (RFC 9293 §3.7.4 lets the application disable it). */
-  noDelay?: boolean;
-  /** RFC 9293 §3.8.5 / RFC 5482: give up when data stays unacknowledged this long. */
-  userTimeoutMs?: number;
-  /** Retransmissions of data before giving up (Linux tcp_retries2 = 15). */
-  maxRetransmits?: number;
-  /** SYN (active) and SYN-ACK (passive) retransmissions before giving up (Linux: 6 and 5). */
-  synRetries?: number;
-  synAckRetries?: number;
-  keepAlive?: KeepAliveOptions;
-  congestionControl?: (mss: number) => CongestionControl;
-}
-
-export interface KeepAliveOptions {
-  enabled: boolean;
-  /** RFC 1122 §4.2.3.6: the idle interval MUST default to no less than two hours. */
-  idleMs?: number;
-  intervalMs?: number;
-  probes?: number;
-}
-
-export interface Endpoints {
-  localAddr: number;
-  localPort: number;
-  remoteAddr: number;
-  remotePort: number;
-}
-
-/** A snapshot for status listings. */
-export interface TcbInfo {
-  state: TcpState;
-  sendQueue: number;
-  recvQueue: number;
-  srttMs: number | undefined;
-  rtoMs: number;
-  cwnd: number;
-  ssthresh: number;
-  sndWnd: number;
-  rcvWnd: number;
-  mss: number;
-  retransmits: number;
-  bytesSent: number;
-  bytesReceived: number;
-}
+export type { Endpoints, KeepAliveOptions, TcbInfo, TcbOptions, TcpErrorCode, TcpEvent } from './tcb-types.js';
 
 const MAX_WINDOW = 0xffff; // no window scaling (yet): RFC 9293 §3.1, 16-bit window
 const DEFAULT_PEER_MSS = 536; // RFC 9293 §3.7.1 (MUST-15): without the option, assume 536
@@ -135,7 +64,11 @@ export class Tcb {
   // --- retransmission and congestion state
   private readonly rtt: RttEstimator;
   private retries = 0;
-  private firstRetransmitAt: number | undefined;
+  /**
+   * Since when the oldest outstanding sequence space has waited for an ACK without progress: the
+   * reference for the user timeout (RFC 5482: how long "transmitted data may remain unacknowledged").
+   */
+  private unackedSince: number | undefined;
   private rttSeq: number | undefined;
   private rttStart = 0;
   private dupAcks = 0;
@@ -146,8 +79,12 @@ export class Tcb {
   private cc: CongestionControl;
   private readonly ccFactory: (mss: number) => CongestionControl;
   private persistBackoff = 0;
+  /** Zero-window probes sent since the peer last acknowledged anything (Linux: icsk_probes_out). */
+  private probesUnanswered = 0;
   private keepAliveProbes = 0;
   private probePending: 'persist' | 'keepalive' | undefined;
+  /** The SWS override timer expired: the next data segment may be short (RFC 1122 §4.2.3.4). */
+  private swsOverride = false;
 
   // --- ACK generation
   private ackNow = false;
@@ -208,6 +145,7 @@ export class Tcb {
     if (this.state !== 'CLOSED' || this.passive) throw new Error('openActive: the TCB is not a fresh active one');
     this.initSend(iss);
     this.setState('SYN-SENT');
+    this.unackedSince = now;
     this.armRto(now);
   }
 
@@ -221,6 +159,7 @@ export class Tcb {
     this.initReceive(syn);
     this.state = 'LISTEN'; // the listener's state this connection is born from (shown in the trace)
     this.setState('SYN-RECEIVED');
+    this.unackedSince = now;
     this.armRto(now);
   }
 
@@ -274,12 +213,17 @@ export class Tcb {
       // RFC 9293 §3.8.6.2.2: tell the peer when the window opened by at least min(buffer/2, MSS)
       // beyond what we last advertised — in particular when it had closed.
       const adv = sub(this.rcvAdv, this.rcvNxt);
-      if (after - Math.max(adv, 0) >= Math.min(this.opts.recvBufferSize / 2, this.opts.mss) && after > before) {
+      if (after - Math.max(adv, 0) >= this.windowUpdateStep() && after > before) {
         this.ackNow = true;
       }
     }
     this.maybeDeliverEof();
     return data;
+  }
+
+  /** The highest SND.NXT so far (the endpoint's TIME-WAIT reuse picks an ISS beyond it). */
+  get sendNext(): number {
+    return this.sndMax;
   }
 
   /** RCV.NXT (the endpoint's TIME-WAIT check needs it). */
@@ -299,6 +243,13 @@ export class Tcb {
         this.terminate(undefined);
         return;
       case 'SYN-RECEIVED':
+        // RFC 9293 §3.10.4: the FIN is "queue[d] for processing after entering ESTABLISHED state".
+        // Deliberate simplification: also when nothing was sent (where the RFC allows the FIN at
+        // once): it waits for the ACK of our SYN, so a retransmission never has to carry SYN and FIN
+        // (bug fix: moving to FIN-WAIT-1 here sent the FIN with the SYN unacknowledged, and the
+        // go-back after a timeout then read the send buffer at offset -1 and threw).
+        this.queueFin();
+        return;
       case 'ESTABLISHED':
         this.queueFin();
         this.setState('FIN-WAIT-1');
@@ -310,7 +261,7 @@ export class Tcb {
       default:
         return; // already closing: "error: connection closing" is not worth a throw
     }
-    if (this.rtoAt === undefined && this.sndNxt === this.sndMax) this.armPersistIfNeeded(now);
+    if (this.sndWnd === 0) this.armPersistIfNeeded(now);
   }
 
   private queueFin(): void {
@@ -322,7 +273,16 @@ export class Tcb {
   /** ABORT (RFC 9293 §3.10.5): RST to the peer (when synchronized), CLOSED at once. */
   abort(): void {
     if (this.state === 'CLOSED') return;
-    if (this.state !== 'SYN-SENT' && this.state !== 'LISTEN' && this.state !== 'TIME-WAIT') {
+    // RFC 9293 §3.10.5: a RST in SYN-RECEIVED, ESTABLISHED, FIN-WAIT-1/2 and CLOSE-WAIT only; in
+    // CLOSING, LAST-ACK and TIME-WAIT just "respond with 'ok' and delete the TCB" (bug fix: a RST
+    // went out there too, and could cut short the peer's TIME-WAIT — RFC 1337).
+    const synchronizedOpen =
+      this.state === 'SYN-RECEIVED' ||
+      this.state === 'ESTABLISHED' ||
+      this.state === 'FIN-WAIT-1' ||
+      this.state === 'FIN-WAIT-2' ||
+      this.state === 'CLOSE-WAIT';
+    if (synchronizedOpen) {
       // "<SEQ=SND.NXT><CTL=RST>"
       this.rstPending = this.segment(this.sndMax, TCP_RST, undefined);
     }
@@ -416,6 +376,19 @@ export class Tcb {
 
   /** RFC 9293 §3.10.7.4: the synchronized states (and SYN-RECEIVED). */
   private otherwiseArrives(now: number, seg: TcpSegment): void {
+    if (
+      this.state === 'SYN-RECEIVED' &&
+      !this.passive &&
+      (seg.flags & (TCP_SYN | TCP_ACK | TCP_RST)) === (TCP_SYN | TCP_ACK) &&
+      seg.seq === this.irs &&
+      seg.ack === this.sndMax
+    ) {
+      // Simultaneous open, RFC 9293 Figure 8 line 6: the peer's own SYN-ACK <SEQ=IRS><ACK=ISS+1>
+      // completes our side. By the letter of the first step its SYN lies left of the window and the
+      // segment would only draw an ACK, leaving us in SYN-RECEIVED until a retransmission (bug fix).
+      // Like Linux (tcp_validate_incoming), take it as the ACK it carries: the SYN was seen already.
+      seg = { ...seg, seq: add(seg.seq, 1), flags: seg.flags & ~TCP_SYN };
+    }
     const f = seg.flags;
     const segLen = seg.payload.length + (f & TCP_SYN ? 1 : 0) + (f & TCP_FIN ? 1 : 0);
     const rcvWnd = Math.max(0, sub(this.rcvAdv, this.rcvNxt));
@@ -487,8 +460,13 @@ export class Tcb {
         this.maxSndWnd = Math.max(this.maxSndWnd, seg.window);
         this.sndWl1 = seg.seq;
         this.sndWl2 = seg.ack;
-        this.setState('ESTABLISHED');
-        this.push({ type: 'connected' });
+        if (this.finQueued) {
+          // close() in SYN-RECEIVED: the queued FIN can go now (RFC 9293 §3.10.4).
+          this.setState('FIN-WAIT-1');
+        } else {
+          this.setState('ESTABLISHED');
+          this.push({ type: 'connected' });
+        }
         this.afterEstablished(now);
       } else {
         this.rstPending = this.segment(seg.ack, TCP_RST, undefined);
@@ -521,8 +499,9 @@ export class Tcb {
     const outstanding = sub(this.sndMax, this.sndUna);
     if (lt(this.sndUna, ack)) {
       // "If SND.UNA < SEG.ACK =< SND.NXT, then set SND.UNA <- SEG.ACK."
-      const acked = sub(ack, this.sndUna);
-      this.ackedUpTo(now, ack);
+      // RFC 5681 §3.1: cwnd grows with the *data* acknowledged (bug fix: the ACK of our SYN counted
+      // as one octet, so a passive open started with IW + 1).
+      const acked = this.ackedUpTo(now, ack);
       this.onNewAck(now, ack, acked);
     } else if (
       ack === this.sndUna &&
@@ -538,7 +517,6 @@ export class Tcb {
     // or (SND.WL1 = SEG.SEQ and SND.WL2 =< SEG.ACK)), set SND.WND <- SEG.WND, SND.WL1 <- SEG.SEQ,
     // and SND.WL2 <- SEG.ACK."
     if (le(this.sndUna, ack) && (lt(this.sndWl1, seg.seq) || (this.sndWl1 === seg.seq && le(this.sndWl2, ack)))) {
-      const opened = seg.window > this.sndWnd;
       this.sndWnd = seg.window;
       this.sndWl1 = seg.seq;
       this.sndWl2 = ack;
@@ -547,9 +525,15 @@ export class Tcb {
         this.persistAt = undefined;
         this.persistBackoff = 0;
       }
-      if (opened && seg.window > 0) this.armPersistIfNeeded(now);
     }
-    if (this.sndWnd === 0) this.armPersistIfNeeded(now);
+    this.probesUnanswered = 0;
+    if (this.sndWnd === 0) {
+      // RFC 1122 §4.2.2.17: "As long as the receiving TCP continues to send acknowledgments in
+      // response to the probe segments, the sending TCP MUST allow the connection to stay open" —
+      // so an answer with a closed window restarts the retransmission count too.
+      this.retries = 0;
+      this.armPersistIfNeeded(now);
+    }
 
     const finAcked = this.finQueued && gt(this.sndUna, this.finSeq);
     switch (this.state) {
@@ -575,8 +559,8 @@ export class Tcb {
     }
   }
 
-  /** SND.UNA advances to `ack`: drop acknowledged data, account for SYN and FIN. */
-  private ackedUpTo(now: number, ack: number): void {
+  /** SND.UNA advances to `ack`: drop acknowledged data, account for SYN and FIN. Returns the data octets acknowledged. */
+  private ackedUpTo(now: number, ack: number): number {
     const dataEnd = add(this.dataStart, this.sendBuf.length);
     // Data octets acknowledged: those between dataStart and min(ack, dataEnd).
     const upTo = lt(ack, dataEnd) ? ack : dataEnd;
@@ -594,14 +578,13 @@ export class Tcb {
       this.rttSeq = undefined;
     }
     this.retries = 0;
-    this.firstRetransmitAt = undefined;
-    // RFC 6298 §5.2/5.3: all data acknowledged → stop the timer; else restart it.
-    if (this.sndUna === this.sndMax) {
-      this.rtoAt = undefined;
-      this.rtt.resetBackoff();
-    } else {
-      this.rtoAt = now + this.rtt.rto;
-    }
+    // Progress: the user timeout counts again from now for what is still outstanding.
+    this.unackedSince = this.sndUna === this.sndMax ? undefined : now;
+    // RFC 6298 §5.2/5.3: all data acknowledged → stop the timer; else restart it. The backoff stays
+    // until a new RTT sample (RFC 6298 §5 and Karn's algorithm: "the backed-off RTO" is kept for the
+    // next segment; bug fix: it was reset here whenever everything was acknowledged).
+    this.rtoAt = this.sndUna === this.sndMax ? undefined : this.rtoDeadline(now);
+    return n > 0 ? n : 0;
   }
 
   private onNewAck(now: number, ack: number, acked: number): void {
@@ -632,7 +615,10 @@ export class Tcb {
     this.dupAcks++;
     // RFC 5681 §3.2 / RFC 6582 §3.2 step 2: on the third duplicate ACK, if the cumulative ACK covers
     // more than `recover` (so this is not a loss from before an earlier recovery), fast retransmit.
-    if (this.dupAcks === 3 && gt(this.sndUna, this.recover)) {
+    // `recover` holds SND.MAX, one past RFC 6582's "highest sequence number transmitted", so "covers
+    // more than recover" is SND.UNA >= recover (bug fix: `>` refused a fast retransmit for a loss
+    // right after a recovery that ended with an ACK of exactly `recover`).
+    if (this.dupAcks === 3 && ge(this.sndUna, this.recover)) {
       this.inRecovery = true;
       this.recover = this.sndMax;
       this.fastRetransmitPending = true;
@@ -697,6 +683,9 @@ export class Tcb {
       }
       if (canReceive(this.state) || this.state === 'SYN-RECEIVED') {
         if (le(finSeq, add(this.rcvAdv, 0)) || finSeq === this.rcvNxt) this.peerFinSeq = finSeq;
+        // A FIN beyond RCV.NXT is an out-of-order segment: "A TCP receiver SHOULD send an immediate
+        // duplicate ACK" (RFC 5681 §4.2; bug fix: a bare out-of-order FIN was held silently).
+        if (finSeq !== this.rcvNxt) this.ackNow = true;
       } else {
         this.ackNow = true; // a retransmitted FIN in CLOSE-WAIT/CLOSING/LAST-ACK: acknowledge it again
       }
@@ -745,6 +734,8 @@ export class Tcb {
 
   private afterEstablished(now: number): void {
     if (this.keepAlive.enabled) this.keepAliveAt = now + this.keepAlive.idleMs;
+    // RFC 6298 §5.7 (bug fix: data started with the 1 s RTO after a SYN or SYN-ACK timed out).
+    this.rtt.reinitializeAfterSynTimeout();
   }
 
   private enterTimeWait(now: number): void {
@@ -788,9 +779,21 @@ export class Tcb {
       this.persistAt = undefined;
       if (this.sndWnd === 0 && this.hasUnsent()) {
         // RFC 9293 §3.8.6.1 / RFC 1122 §4.2.2.17: probe the zero window, backing off exponentially.
+        // A peer that answers none of maxRetransmits probes is gone (as Linux's tcp_probe_timer).
+        if (this.probesUnanswered >= this.opts.maxRetransmits) {
+          this.fail('ETIMEDOUT', 'connection timed out (zero-window probes unanswered)');
+          return;
+        }
+        this.probesUnanswered++;
         this.probePending = 'persist';
         this.persistBackoff++;
         this.persistAt = now + Math.min(this.opts.maxRtoMs, this.rtt.rto * 2 ** this.persistBackoff);
+      } else if (this.hasUnsent() && this.sndUna === this.sndMax) {
+        // A small window, nothing in flight, and sender SWS avoidance holding the data back: RFC 1122
+        // §4.2.3.4 (d), "the override timeout occurs" — send what the window allows (Linux's
+        // tcp_write_wakeup does the same). Bug fix: without it a receiver that keeps offering less
+        // than half its largest window and less than an MSS was never sent anything again.
+        this.swsOverride = true;
       }
     }
     if (this.keepAliveAt !== undefined && now >= this.keepAliveAt) {
@@ -811,11 +814,14 @@ export class Tcb {
     this.rtoAt = undefined;
     if (this.sndUna === this.sndMax && !(this.state === 'SYN-SENT' || this.state === 'SYN-RECEIVED')) return;
     this.retries++;
-    this.firstRetransmitAt ??= now;
     const handshaking = this.state === 'SYN-SENT' || this.state === 'SYN-RECEIVED';
     const limit = this.state === 'SYN-SENT' ? this.opts.synRetries : this.state === 'SYN-RECEIVED' ? this.opts.synAckRetries : this.opts.maxRetransmits;
+    // RFC 9293 §3.8.5 / RFC 5482: measured from when the outstanding data was sent (or last made
+    // progress) — bug fix: it was measured from the first retransmission, one RTO late or more.
     const userTimedOut =
-      this.opts.userTimeoutMs !== undefined && now - this.firstRetransmitAt >= this.opts.userTimeoutMs;
+      this.opts.userTimeoutMs !== undefined &&
+      this.unackedSince !== undefined &&
+      now - this.unackedSince >= this.opts.userTimeoutMs;
     if (this.retries > limit || userTimedOut) {
       if (this.state === 'SYN-RECEIVED' && this.passive) {
         this.terminate(undefined); // an embryonic connection that never completed: just forget it
@@ -836,7 +842,12 @@ export class Tcb {
     }
     // Go back: everything from SND.UNA is sent again as the window allows.
     this.sndNxt = this.sndUna;
-    this.rtoAt = now + this.rtt.rto;
+    this.rtoAt = this.rtoDeadline(now);
+    // A window that closed with data in flight (the peer "shrank" it, or dropped what was beyond
+    // it): nothing may be resent, so the expiry sends a zero-window probe instead, which the peer
+    // must answer (RFC 9293 §3.8.6.1). Bug fix: nothing at all was sent, no answer could come, and
+    // the connection timed out after maxRetransmits although the peer was alive.
+    if (this.sndWnd === 0 && !handshaking) this.probePending = 'persist';
   }
 
   private fail(code: TcpErrorCode, message: string): void {
@@ -845,11 +856,23 @@ export class Tcb {
   }
 
   private armRto(now: number): void {
-    if (this.rtoAt === undefined) this.rtoAt = now + this.rtt.rto;
+    if (this.rtoAt === undefined) this.rtoAt = this.rtoDeadline(now);
   }
 
+  /** now + RTO, but never past the user timeout, so that it is enforced on time (as Linux does). */
+  private rtoDeadline(now: number): number {
+    const at = now + this.rtt.rto;
+    const limit = this.opts.userTimeoutMs;
+    if (limit === undefined || this.unackedSince === undefined) return at;
+    return Math.min(at, Math.max(now, this.unackedSince + limit));
+  }
+
+  /**
+   * The persist timer: unsent data held back — by a zero window, or by sender SWS avoidance with a
+   * small one — while nothing is in flight (so no retransmission timer will wake us up).
+   */
   private armPersistIfNeeded(now: number): void {
-    if (this.sndWnd === 0 && this.hasUnsent() && this.sndUna === this.sndMax && this.persistAt === undefined) {
+    if (this.hasUnsent() && this.sndUna === this.sndMax && this.persistAt === undefined) {
       this.persistAt = now + this.rtt.rto;
     }
   }
@@ -911,7 +934,7 @@ export class Tcb {
 
   /** The data (and FIN) the window, Nagle and SWS avoidance allow next. */
   private nextDataSegment(now: number): TcpRepr | undefined {
-    if (this.state === 'SYN-RECEIVED' && !this.finQueued) return undefined;
+    if (this.state === 'SYN-RECEIVED') return undefined; // no data or FIN before our SYN is acknowledged
     const dataEnd = add(this.dataStart, this.sendBuf.length);
     const avail = Math.max(0, sub(dataEnd, this.sndNxt));
     const finNext = this.finQueued && this.sndNxt === this.finSeq && avail === 0;
@@ -935,7 +958,7 @@ export class Tcb {
       // everything we have (and Nagle allows) or at least half the largest window the peer offered.
       const nagleOk = all && (this.noDelay || !inFlight);
       const swsOk = len >= Math.floor(this.maxSndWnd / 2) && this.maxSndWnd > 0;
-      if (!nagleOk && !swsOk) {
+      if (!nagleOk && !swsOk && !this.swsOverride) {
         if (!inFlight) this.armPersistIfNeeded(now);
         return undefined;
       }
@@ -956,10 +979,12 @@ export class Tcb {
       this.rttStart = now;
     }
     if (retransmitting) this.retransmits++;
+    if (len > 0) this.swsOverride = false;
     this.sndNxt = add(this.sndNxt, consumed);
     if (gt(this.sndNxt, this.sndMax)) this.sndMax = this.sndNxt;
     this.bytesSent += retransmitting ? 0 : len;
-    if (this.rtoAt === undefined) this.rtoAt = now + this.rtt.rto;
+    this.unackedSince ??= now;
+    if (this.rtoAt === undefined) this.rtoAt = this.rtoDeadline(now);
     return this.segment(seq, flags, payload);
   }
 
@@ -977,7 +1002,7 @@ export class Tcb {
     if (seqLen === 0) return undefined;
     this.retransmits++;
     this.rttSeq = undefined; // Karn
-    this.rtoAt = now + this.rtt.rto;
+    this.rtoAt = this.rtoDeadline(now);
     const payload = len > 0 ? this.sendBuf.peek(sub(this.sndUna, this.dataStart), len) : undefined;
     return this.segment(this.sndUna, flags, payload);
   }
@@ -1018,13 +1043,23 @@ export class Tcb {
   /** The receive window to put in a segment: SWS avoidance on the receiver side, never shrinking. */
   private advertise(): number {
     const candidate = add(this.rcvNxt, this.windowToAdvertise());
-    // RFC 9293 §3.8.6.2.2: move the right edge only by at least min(buffer/2, MSS) — except from a
-    // closed window or at the first advertisement.
-    const step = Math.min(Math.floor(this.opts.recvBufferSize / 2), this.opts.mss);
-    if (gt(candidate, this.rcvAdv) && (sub(candidate, this.rcvAdv) >= step || sub(this.rcvAdv, this.rcvNxt) <= 0)) {
+    // RFC 9293 §3.8.6.2.2: move the right edge only by at least min(buffer/2, MSS) — from a closed
+    // window too: that is the very case receiver SWS avoidance is for (bug fix: any opening of a
+    // zero window was advertised, e.g. 1 octet in the reply to a zero-window probe). The first
+    // advertisement opens the whole buffer, which is always at least that step.
+    const step = this.windowUpdateStep();
+    if (gt(candidate, this.rcvAdv) && sub(candidate, this.rcvAdv) >= step) {
       this.rcvAdv = candidate;
     }
     return Math.max(0, Math.min(MAX_WINDOW, sub(this.rcvAdv, this.rcvNxt)));
+  }
+
+  /**
+   * RFC 9293 §3.8.6.2.2: the right edge moves by at least min(Fr*RCV.BUFF, Eff.snd.MSS), Fr = 1/2;
+   * the MSS the peer may send us is (at most) the one we announced.
+   */
+  private windowUpdateStep(): number {
+    return Math.min(Math.floor(this.opts.recvBufferSize / 2), this.opts.mss);
   }
 
   private windowToAdvertise(): number {

@@ -1,0 +1,79 @@
+// The TCB's public types: options, events, the info snapshot. Split from tcb.ts (which
+// re-exports them) to keep the state machine's file within the size the layout asks for.
+
+import type { CongestionControl } from './cc/congestion.js';
+import type { TcpState } from './state.js';
+
+export type TcpErrorCode = 'ECONNREFUSED' | 'ECONNRESET' | 'ETIMEDOUT';
+
+export type TcpEvent =
+  | { type: 'state'; from: TcpState; to: TcpState }
+  /** The connection reached ESTABLISHED. */
+  | { type: 'connected' }
+  /** New in-order data can be read. */
+  | { type: 'readable' }
+  /** Send-buffer space was freed. */
+  | { type: 'writable' }
+  /** The peer's FIN arrived: after what is buffered, no more data. */
+  | { type: 'eof' }
+  | { type: 'error'; code: TcpErrorCode; message: string }
+  /** The TCB is CLOSED and gone (TIME-WAIT over, LAST-ACK acknowledged, reset or aborted). */
+  | { type: 'closed' };
+
+export interface TcbOptions {
+  /** Largest segment text we accept: the MSS we announce (MTU - 40). */
+  mss: number;
+  /** Receive buffer (bytes). Without window scaling the window tops out at 65535. */
+  recvBufferSize?: number;
+  sendBufferSize?: number;
+  /** RFC 9293 §3.3.2: MSL; TIME-WAIT lasts 2*MSL. Default 30 s. */
+  mslMs?: number;
+  /** Delayed-ACK timer (RFC 1122 §4.2.3.2: MUST be less than 0.5 s). Default 40 ms, like Linux. */
+  delayedAckMs?: number;
+  initialRtoMs?: number;
+  minRtoMs?: number;
+  maxRtoMs?: number;
+  /** Nagle off (RFC 9293 §3.7.4 lets the application disable it). */
+  noDelay?: boolean;
+  /** RFC 9293 §3.8.5 / RFC 5482: give up when data stays unacknowledged this long. */
+  userTimeoutMs?: number;
+  /** Retransmissions of data before giving up (Linux tcp_retries2 = 15). */
+  maxRetransmits?: number;
+  /** SYN (active) and SYN-ACK (passive) retransmissions before giving up (Linux: 6 and 5). */
+  synRetries?: number;
+  synAckRetries?: number;
+  keepAlive?: KeepAliveOptions;
+  congestionControl?: (mss: number) => CongestionControl;
+}
+
+export interface KeepAliveOptions {
+  enabled: boolean;
+  /** RFC 1122 §4.2.3.6: the idle interval MUST default to no less than two hours. */
+  idleMs?: number;
+  intervalMs?: number;
+  probes?: number;
+}
+
+export interface Endpoints {
+  localAddr: number;
+  localPort: number;
+  remoteAddr: number;
+  remotePort: number;
+}
+
+/** A snapshot for status listings. */
+export interface TcbInfo {
+  state: TcpState;
+  sendQueue: number;
+  recvQueue: number;
+  srttMs: number | undefined;
+  rtoMs: number;
+  cwnd: number;
+  ssthresh: number;
+  sndWnd: number;
+  rcvWnd: number;
+  mss: number;
+  retransmits: number;
+  bytesSent: number;
+  bytesReceived: number;
+}
