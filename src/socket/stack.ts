@@ -132,6 +132,11 @@ export class Stack implements SocketDriver, ServerDriver {
 
   release(tcb: Tcb): void {
     this.sockets.delete(tcb);
+    if (tcb.state !== 'CLOSED') {
+      // Nobody will read or close this connection any more: bound its FIN-WAIT-2.
+      tcb.orphan(this.now());
+      this.kick(tcb);
+    }
   }
 
   listen(server: TcpServer, port: number, backlog: number): Listener {

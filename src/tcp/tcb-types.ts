@@ -43,7 +43,14 @@ export interface TcbOptions {
   synRetries?: number;
   synAckRetries?: number;
   keepAlive?: KeepAliveOptions;
-  congestionControl?: (mss: number) => CongestionControl;
+  /** Makes the congestion controller once the MSS is agreed; `initialWindow` (bytes) when the handshake lost a segment. */
+  congestionControl?: (mss: number, initialWindow?: number) => CongestionControl;
+  /**
+   * How long a connection the application has let go of (an orphan) may sit in FIN-WAIT-2 waiting
+   * for the peer's FIN. RFC 9293 has no such timer; like Linux's tcp_fin_timeout (60 s) it keeps a
+   * peer that never closes from holding the entry forever. Default 60 s.
+   */
+  finWait2TimeoutMs?: number;
 }
 
 export interface KeepAliveOptions {

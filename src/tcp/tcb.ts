@@ -77,7 +77,12 @@ export class Tcb {
   private recover = 0;
   private fastRetransmitPending = false;
   private cc: CongestionControl;
-  private readonly ccFactory: (mss: number) => CongestionControl;
+  private readonly ccFactory: (mss: number, initialWindow?: number) => CongestionControl;
+  /** A SYN or SYN-ACK of ours timed out (RFC 5681 §3.1: then the initial window is one segment). */
+  private synLost = false;
+  /** The application let go of the connection (its socket is gone). */
+  private orphaned = false;
+  private finWait2At: number | undefined;
   private persistBackoff = 0;
   /** Zero-window probes sent since the peer last acknowledged anything (Linux: icsk_probes_out). */
   private probesUnanswered = 0;
@@ -123,6 +128,7 @@ export class Tcb {
       maxRetransmits: opts.maxRetransmits ?? 15,
       synRetries: opts.synRetries ?? 6,
       synAckRetries: opts.synAckRetries ?? 5,
+      finWait2TimeoutMs: opts.finWait2TimeoutMs ?? 60_000,
     };
     this.noDelay = this.opts.noDelay;
     this.keepAlive = { enabled: false, idleMs: 7_200_000, intervalMs: 75_000, probes: 9, ...opts.keepAlive };
@@ -134,7 +140,7 @@ export class Tcb {
       minRtoMs: this.opts.minRtoMs,
       maxRtoMs: this.opts.maxRtoMs,
     });
-    this.ccFactory = opts.congestionControl ?? ((m) => new NewReno(m));
+    this.ccFactory = opts.congestionControl ?? ((m, iw) => new NewReno(m, iw));
     this.cc = this.ccFactory(this.sndMss);
   }
 
@@ -540,7 +546,10 @@ export class Tcb {
       case 'FIN-WAIT-1':
         // "In addition to the processing for the ESTABLISHED state, if the FIN segment is now
         // acknowledged, then enter FIN-WAIT-2 and continue processing in that state."
-        if (finAcked) this.setState('FIN-WAIT-2');
+        if (finAcked) {
+          this.setState('FIN-WAIT-2');
+          if (this.orphaned) this.finWait2At = now + this.opts.finWait2TimeoutMs;
+        }
         break;
       case 'CLOSING':
         // "if the ACK acknowledges our FIN, then enter the TIME-WAIT state, otherwise ignore the segment."
@@ -734,11 +743,24 @@ export class Tcb {
 
   private afterEstablished(now: number): void {
     if (this.keepAlive.enabled) this.keepAliveAt = now + this.keepAlive.idleMs;
+    // RFC 5681 §3.1: "if the SYN or SYN/ACK is lost, the initial window used by a sender after a
+    // correctly transmitted SYN MUST be one segment".
+    if (this.synLost) this.cc = this.ccFactory(this.sndMss, this.sndMss);
     // RFC 6298 §5.7 (bug fix: data started with the 1 s RTO after a SYN or SYN-ACK timed out).
     this.rtt.reinitializeAfterSynTimeout();
   }
 
+  /**
+   * The application is done with this connection (its socket was destroyed or released while the
+   * close handshake goes on). From now on FIN-WAIT-2 is bounded by finWait2TimeoutMs.
+   */
+  orphan(now: number): void {
+    this.orphaned = true;
+    if (this.state === 'FIN-WAIT-2' && this.finWait2At === undefined) this.finWait2At = now + this.opts.finWait2TimeoutMs;
+  }
+
   private enterTimeWait(now: number): void {
+    this.finWait2At = undefined;
     this.setState('TIME-WAIT');
     // RFC 9293 §3.10.7.4: "Start the time-wait timer, turn off the other timers."
     this.timeWaitAt = now + 2 * this.opts.mslMs;
@@ -756,7 +778,7 @@ export class Tcb {
   /** The earliest deadline, or undefined. */
   pollTimeout(): number | undefined {
     let t: number | undefined;
-    for (const d of [this.rtoAt, this.delAckAt, this.persistAt, this.keepAliveAt, this.timeWaitAt]) {
+    for (const d of [this.rtoAt, this.delAckAt, this.persistAt, this.keepAliveAt, this.timeWaitAt, this.finWait2At]) {
       if (d !== undefined && (t === undefined || d < t)) t = d;
     }
     return t;
@@ -768,6 +790,14 @@ export class Tcb {
       this.timeWaitAt = undefined;
       this.terminate(undefined);
       return;
+    }
+    if (this.finWait2At !== undefined && now >= this.finWait2At) {
+      // The orphan's peer never sent its FIN: forget the connection quietly (Linux tcp_fin_timeout).
+      this.finWait2At = undefined;
+      if (this.state === 'FIN-WAIT-2') {
+        this.terminate(undefined);
+        return;
+      }
     }
     if (this.rtoAt !== undefined && now >= this.rtoAt) this.onRetransmitTimeout(now);
     if (this.state === 'CLOSED') return;
@@ -815,6 +845,7 @@ export class Tcb {
     if (this.sndUna === this.sndMax && !(this.state === 'SYN-SENT' || this.state === 'SYN-RECEIVED')) return;
     this.retries++;
     const handshaking = this.state === 'SYN-SENT' || this.state === 'SYN-RECEIVED';
+    if (handshaking) this.synLost = true;
     const limit = this.state === 'SYN-SENT' ? this.opts.synRetries : this.state === 'SYN-RECEIVED' ? this.opts.synAckRetries : this.opts.maxRetransmits;
     // RFC 9293 §3.8.5 / RFC 5482: measured from when the outstanding data was sent (or last made
     // progress) — bug fix: it was measured from the first retransmission, one RTO late or more.
@@ -1093,7 +1124,7 @@ export class Tcb {
     if (this.state === 'CLOSED') return;
     if (error) this.push({ type: 'error', ...error });
     this.setState('CLOSED');
-    this.rtoAt = this.delAckAt = this.persistAt = this.keepAliveAt = this.timeWaitAt = undefined;
+    this.rtoAt = this.delAckAt = this.persistAt = this.keepAliveAt = this.timeWaitAt = this.finWait2At = undefined;
     this.sendBuf.shrink();
     this.push({ type: 'closed' });
   }

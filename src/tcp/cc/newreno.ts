@@ -10,9 +10,13 @@ export class NewReno implements CongestionControl {
   /** Bytes acked since the last cwnd increase in congestion avoidance (RFC 5681 §3.1, byte counting). */
   private avoidanceAcked = 0;
 
-  constructor(private readonly mss: number) {
-    // RFC 5681 §3.1 (as updated by RFC 3390/6928 practice): IW = min(4*SMSS, max(2*SMSS, 4380)).
-    this.cwnd = Math.min(4 * mss, Math.max(2 * mss, 4380));
+  constructor(
+    private readonly mss: number,
+    initialWindow?: number,
+  ) {
+    // RFC 5681 §3.1 (RFC 3390): IW = min(4*SMSS, max(2*SMSS, 4380)); one segment when the SYN or
+    // SYN-ACK was lost ("the initial window ... MUST be one segment").
+    this.cwnd = initialWindow ?? Math.min(4 * mss, Math.max(2 * mss, 4380));
   }
 
   onAck(_now: number, acked: number): void {
