@@ -49,3 +49,16 @@ export function stderrTrace(enabled: boolean): ((line: string) => void) | undefi
   const t0 = performance.now();
   return (line) => process.stderr.write(`${((performance.now() - t0) / 1000).toFixed(6)} ${line}\n`);
 }
+
+/** The flags every command that brings up a stack on a TUN device shares (serve, get). */
+export const STACK_FLAGS = {
+  netns: { type: 'string' },
+  addr: { type: 'string', default: '198.18.0.2' },
+  peer: { type: 'string', default: '198.18.0.1/24' },
+  tun: { type: 'string' },
+  mtu: { type: 'string' },
+  pcap: { type: 'string' },
+  trace: { type: 'boolean', default: false },
+  'trace-states': { type: 'boolean', default: false },
+  help: { type: 'boolean', short: 'h', default: false },
+} as const;

@@ -8,7 +8,7 @@ import { parseArgs } from 'node:util';
 import { Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { parseIpv4Addr } from '../wire/addr.js';
-import { addressPlan, asUsage, intFlag, stderrTrace } from './args.js';
+import { addressPlan, asUsage, intFlag, STACK_FLAGS, stderrTrace } from './args.js';
 import { UsageError } from './errors.js';
 import { RunningStack } from './running-stack.js';
 
@@ -40,17 +40,9 @@ export async function get(argv: string[]): Promise<number> {
       strict: true,
       allowPositionals: true,
       options: {
+        ...STACK_FLAGS,
         output: { type: 'string', short: 'o' },
-        netns: { type: 'string' },
-        addr: { type: 'string', default: '198.18.0.2' },
-        peer: { type: 'string', default: '198.18.0.1/24' },
-        tun: { type: 'string' },
-        mtu: { type: 'string' },
-        pcap: { type: 'string' },
         msl: { type: 'string' },
-        trace: { type: 'boolean', default: false },
-        'trace-states': { type: 'boolean', default: false },
-        help: { type: 'boolean', short: 'h', default: false },
       },
     }),
   );

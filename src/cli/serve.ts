@@ -3,7 +3,7 @@
 import { formatCounters } from './format-counters.js';
 import { parseArgs } from 'node:util';
 import { parseImpairment } from '../link/fault-link.js';
-import { addressPlan, asUsage, intFlag, stderrTrace } from './args.js';
+import { addressPlan, asUsage, intFlag, STACK_FLAGS, stderrTrace } from './args.js';
 import { RunningStack } from './running-stack.js';
 import { describeError } from './errors.js';
 import { installHardStop, removeHardStop } from './signals.js';
@@ -44,19 +44,11 @@ export async function serve(argv: string[]): Promise<number> {
       strict: true,
       allowPositionals: false,
       options: {
-        netns: { type: 'string' },
-        addr: { type: 'string', default: '198.18.0.2' },
-        peer: { type: 'string', default: '198.18.0.1/24' },
-        tun: { type: 'string' },
-        mtu: { type: 'string' },
-        pcap: { type: 'string' },
+        ...STACK_FLAGS,
         http: { type: 'string' },
         impair: { type: 'string' },
         'impair-out': { type: 'string' },
         root: { type: 'string' },
-        trace: { type: 'boolean', default: false },
-        'trace-states': { type: 'boolean', default: false },
-        help: { type: 'boolean', short: 'h', default: false },
       },
     }),
   );
