@@ -6,29 +6,18 @@
 // Needs root, curl and wrk (the bench installs wrk with apt-get when missing). Namespaces
 // tunstack-<pid>-…, removed on exit; every load is bounded in time (wrk -d) and size.
 
-import { execFileSync, spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
+import { cleanup, root, startChild, startServe, vethPair } from './bench-lib.mjs';
 
-const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const cli = join(root, 'dist/cli/main.js');
 const BYTES = 200 * 1024 * 1024;
 const WRK_SECONDS = 5;
 
-const created = [];
-const children = new Set();
 const tmp = mkdtempSync(join(tmpdir(), 'tunstack-bench-'));
-function cleanup() {
-  for (const c of children) c.kill('SIGTERM');
-  for (const ns of created.splice(0)) spawnSync('ip', ['netns', 'del', ns], { stdio: 'ignore' });
-  rmSync(tmp, { recursive: true, force: true });
-}
-process.on('exit', cleanup);
-for (const sig of ['SIGINT', 'SIGTERM']) process.on(sig, () => process.exit(130));
+process.on('exit', () => rmSync(tmp, { recursive: true, force: true }));
 
-const ip = (...args) => execFileSync('ip', args, { stdio: ['ignore', 'pipe', 'pipe'] }).toString();
 const inNs = (ns, cmd, args, timeout = 120_000) =>
   spawnSync('ip', ['netns', 'exec', ns, cmd, ...args], { encoding: 'utf8', timeout, maxBuffer: 16 << 20 });
 
@@ -36,46 +25,16 @@ if (spawnSync('sh', ['-c', 'command -v wrk'], { stdio: 'ignore' }).status !== 0)
   spawnSync('apt-get', ['install', '-y', '-qq', 'wrk'], { stdio: 'ignore', env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } });
 }
 
-function waitReady(proc, re) {
-  return new Promise((resolve, reject) => {
-    let out = '';
-    proc.stdout.on('data', (d) => {
-      out += d;
-      if (re.test(out)) resolve();
-    });
-    proc.on('exit', (code) => reject(new Error(`exited with ${code} before ready`)));
-    setTimeout(() => reject(new Error('not ready in 15 s')), 15_000).unref();
-  });
-}
-
 async function tunstackTarget() {
-  const ns = `tunstack-${process.pid}-tcp`;
-  created.push(ns);
-  const proc = spawn(process.execPath, [cli, 'serve', '--netns', ns], { stdio: ['ignore', 'pipe', 'ignore'] });
-  children.add(proc);
-  await waitReady(proc, /^ready /m);
+  const { ns } = await startServe('tcp');
   return { name: 'tunstack over TUN', ns, host: '198.18.0.2:80' };
 }
 
 async function kernelTarget() {
-  const a = `tunstack-${process.pid}-ka`;
-  const b = `tunstack-${process.pid}-kb`;
-  for (const ns of [a, b]) {
-    ip('netns', 'add', ns);
-    created.push(ns);
-  }
-  ip('-n', a, 'link', 'add', 'veth0', 'type', 'veth', 'peer', 'name', 'veth1', 'netns', b);
-  ip('-n', a, 'addr', 'add', '198.18.2.1/24', 'dev', 'veth0');
-  ip('-n', b, 'addr', 'add', '198.18.2.2/24', 'dev', 'veth1');
-  for (const [ns, dev] of [[a, 'veth0'], [b, 'veth1']]) {
-    ip('-n', ns, 'link', 'set', 'lo', 'up');
-    ip('-n', ns, 'link', 'set', dev, 'up');
-  }
+  const [a, b] = vethPair('k', '198.18.2');
   const app = join(root, 'dist/apps/http-handler.js');
   const code = `import('${app}').then((m) => { require('http').createServer(m.createHttpApp()).listen(80, '198.18.2.2', () => console.log('ready')); })`;
-  const proc = spawn('ip', ['netns', 'exec', b, process.execPath, '-e', code], { stdio: ['ignore', 'pipe', 'inherit'] });
-  children.add(proc);
-  await waitReady(proc, /ready/);
+  await startChild('ip', ['netns', 'exec', b, process.execPath, '-e', code], /ready/);
   return { name: 'kernel TCP over veth (baseline)', ns: a, host: '198.18.2.2:80' };
 }
 
@@ -117,3 +76,5 @@ for (const [what, k, o, r] of rows) {
   const f = (v) => (v < 100 ? v.toFixed(2) : Math.round(v).toLocaleString('en-US'));
   console.log(`  ${what.padEnd(38)} ${f(k).padStart(12)} ${f(o).padStart(12)} ${r.toFixed(2).padStart(7)}`);
 }
+cleanup();
+process.exit(0);

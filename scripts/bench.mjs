@@ -7,13 +7,11 @@
 // Needs root. Everything runs in namespaces named tunstack-<pid>-…, removed afterwards; bounded in
 // count (100,000 echoes) and time (ping -w 60).
 
-import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
+import { cleanup, cli, root, startServe, stop, vethPair } from './bench-lib.mjs';
 
-const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const cli = join(root, 'dist/cli/main.js');
 const COUNT = Number(process.env.BENCH_PINGS ?? 100_000);
 
 if (process.getuid?.() !== 0) {
@@ -24,14 +22,6 @@ if (!existsSync(cli)) {
   console.error('tunstack is not built: run `npm install` (or `npm run build`)');
   process.exit(1);
 }
-
-const created = [];
-const ip = (...args) => execFileSync('ip', args, { stdio: ['ignore', 'pipe', 'pipe'] }).toString();
-function cleanup() {
-  for (const ns of created.splice(0)) spawnSync('ip', ['netns', 'del', ns], { stdio: 'ignore' });
-}
-process.on('exit', cleanup);
-for (const sig of ['SIGINT', 'SIGTERM']) process.on(sig, () => process.exit(130));
 
 /** ping -f inside `ns`; returns { sent, received, ms, rate }. */
 function floodPing(ns, target) {
@@ -46,40 +36,16 @@ function floodPing(ns, target) {
 }
 
 async function tunstackEcho() {
-  const ns = `tunstack-${process.pid}-echo`;
-  created.push(ns);
-  const proc = spawn(process.execPath, [cli, 'serve', '--netns', ns], { stdio: ['ignore', 'pipe', 'inherit'] });
-  await new Promise((resolve, reject) => {
-    let out = '';
-    proc.stdout.on('data', (d) => {
-      out += d;
-      if (/^ready /m.test(out)) resolve();
-    });
-    proc.on('exit', (code) => reject(new Error(`tunstack serve exited with ${code}`)));
-    setTimeout(() => reject(new Error('tunstack serve not ready in 15 s')), 15_000).unref();
-  });
+  const { ns, proc } = await startServe('echo');
   try {
     return floodPing(ns, '198.18.0.2');
   } finally {
-    proc.kill('SIGTERM');
-    await new Promise((r) => proc.on('exit', r));
+    await stop(proc);
   }
 }
 
 function kernelEcho() {
-  const a = `tunstack-${process.pid}-va`;
-  const b = `tunstack-${process.pid}-vb`;
-  for (const ns of [a, b]) {
-    ip('netns', 'add', ns);
-    created.push(ns);
-  }
-  ip('-n', a, 'link', 'add', 'veth0', 'type', 'veth', 'peer', 'name', 'veth1', 'netns', b);
-  ip('-n', a, 'addr', 'add', '198.18.1.1/24', 'dev', 'veth0');
-  ip('-n', b, 'addr', 'add', '198.18.1.2/24', 'dev', 'veth1');
-  for (const [ns, dev] of [[a, 'veth0'], [b, 'veth1']]) {
-    ip('-n', ns, 'link', 'set', 'lo', 'up');
-    ip('-n', ns, 'link', 'set', dev, 'up');
-  }
+  const [a] = vethPair('v', '198.18.1');
   return floodPing(a, '198.18.1.2');
 }
 

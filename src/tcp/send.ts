@@ -1,6 +1,235 @@
-// The send buffer: bytes the application wrote that are not yet acknowledged. Offset 0 is the
-// oldest unacknowledged data octet (at sequence number `dataStart` in the TCB).
+// The sending side of a connection: the send buffer, and the output path that turns the state into
+// segments — SYN/SYN-ACK, data with Nagle and SWS avoidance, fast retransmit, probes, ACKs, persist.
 
+import { TCP_ACK, TCP_FIN, TCP_PSH, TCP_RST, TCP_SYN, type TcpRepr } from '../wire/tcp.js';
+import type { Conn } from './conn.js';
 import { ByteRing } from './ring.js';
+import { add, gt, le, lt, sub } from './seq.js';
 
+export const MAX_WINDOW = 0xffff; // no window scaling (yet): RFC 9293 §3.1, 16-bit window
+export const DEFAULT_PEER_MSS = 536; // RFC 9293 §3.7.1 (MUST-15): without the option, assume 536
+
+/**
+ * The send buffer: bytes the application wrote that are not yet acknowledged. Offset 0 is the
+ * oldest unacknowledged data octet (at sequence number `dataStart` in the TCB).
+ */
 export class SendBuffer extends ByteRing {}
+
+/** The send sequence space at OPEN: SND.UNA = SND.NXT = ISS; data starts after the SYN. */
+
+export function initSend(c: Conn, iss: number): void {
+  c.iss = iss >>> 0;
+  c.sndUna = c.iss;
+  c.sndNxt = c.iss;
+  c.sndMax = c.iss;
+  c.recover = c.iss;
+  c.dataStart = add(c.iss, 1);
+}
+
+/** CLOSE: the FIN takes the sequence number after the last octet written so far. */
+export function queueFin(c: Conn): void {
+  if (c.finQueued) return;
+  c.finQueued = true;
+  c.finSeq = add(c.dataStart, c.sendBuf.length);
+}
+
+/** Data or a FIN not yet sent (from SND.NXT on). */
+export function hasUnsent(c: Conn): boolean {
+  const dataEnd = add(c.dataStart, c.sendBuf.length);
+  return lt(c.sndNxt, dataEnd) || (c.finQueued && le(c.sndNxt, c.finSeq));
+}
+
+/**
+ * The persist timer: unsent data held back — by a zero window, or by sender SWS avoidance with a
+ * small one — while nothing is in flight (so no retransmission timer will wake us up).
+ */
+export function armPersistIfNeeded(c: Conn, now: number): void {
+  if (hasUnsent(c) && c.sndUna === c.sndMax && c.timers.persist === undefined) {
+    c.timers.persist = now + c.rtt.rto;
+  }
+}
+
+/** The next segment to send, or undefined. Call until undefined after every input. */
+export function nextSegment(c: Conn, now: number): TcpRepr | undefined {
+  if (c.rstPending) {
+    const r = c.rstPending;
+    c.rstPending = undefined;
+    return r;
+  }
+  if (c.state === 'CLOSED' || c.state === 'LISTEN') return undefined;
+
+  // SYN or SYN-ACK (first transmission, a retransmission, or the SYN-ACK of a simultaneous open).
+  if ((c.state === 'SYN-SENT' || c.state === 'SYN-RECEIVED') && c.sndNxt === c.iss) {
+    const synAck = c.state === 'SYN-RECEIVED';
+    c.sndNxt = add(c.iss, 1);
+    if (gt(c.sndNxt, c.sndMax)) c.sndMax = c.sndNxt;
+    c.armRto(now);
+    // RFC 9293 §3.7.1: announce our MSS (MTU - 40) in the SYN.
+    const seg = segment(c, c.iss, synAck ? TCP_SYN | TCP_ACK : TCP_SYN, undefined, { mss: c.opts.mss });
+    if (c.retries === 0 && c.rttSeq === undefined) {
+      c.rttSeq = c.sndNxt;
+      c.rttStart = now;
+    }
+    return sent(c, seg);
+  }
+  if (c.state === 'SYN-SENT') return undefined;
+
+  if (c.fastRetransmitPending) {
+    c.fastRetransmitPending = false;
+    const seg = retransmitFirst(c, now);
+    if (seg) return sent(c, seg);
+  }
+
+  const data = nextDataSegment(c, now);
+  if (data) return sent(c, data);
+
+  if (c.probePending) {
+    c.probePending = undefined;
+    // Deliberate deviation (RFC 9293 §3.8.6.1 suggests one octet of new data): like Linux, the
+    // zero-window and keep-alive probes are empty segments with SEQ = SND.UNA - 1, outside the
+    // peer's window, which the peer must answer with an ACK carrying its current window.
+    return sent(c, segment(c, add(c.sndUna, -1), TCP_ACK, undefined));
+  }
+
+  // A pure ACK carries the highest sequence number sent (SND.NXT before any go-back after a timeout):
+  // an older one would fall left of the peer's window and be dropped, ACK field and all.
+  if (c.ackNow) return sent(c, segment(c, c.sndMax, TCP_ACK, undefined));
+  return undefined;
+}
+
+/** The data (and FIN) the window, Nagle and SWS avoidance allow next. */
+function nextDataSegment(c: Conn, now: number): TcpRepr | undefined {
+  if (c.state === 'SYN-RECEIVED') return undefined; // no data or FIN before our SYN is acknowledged
+  const dataEnd = add(c.dataStart, c.sendBuf.length);
+  const avail = Math.max(0, sub(dataEnd, c.sndNxt));
+  const finNext = c.finQueued && c.sndNxt === c.finSeq && avail === 0;
+  if (avail === 0 && !finNext) return undefined;
+
+  const wnd = Math.min(c.sndWnd, c.cc.cwnd);
+  const usable = sub(add(c.sndUna, wnd), c.sndNxt);
+  const retransmitting = lt(c.sndNxt, c.sndMax);
+  let len = Math.min(c.sndMss, avail, Math.max(0, usable));
+
+  if (avail > 0 && len === 0) {
+    // Nothing fits: the persist timer covers a zero window (armed when the window closed).
+    armPersistIfNeeded(c, now);
+    return undefined;
+  }
+  if (len > 0 && len < c.sndMss && !retransmitting) {
+    const inFlight = sub(c.sndMax, c.sndUna) > 0;
+    const all = len === avail;
+    // RFC 9293 §3.7.4 (Nagle, RFC 896): while data is unacknowledged, hold back a less-than-full
+    // segment. RFC 9293 §3.8.6.2.1 (sender SWS avoidance): send a short segment only when it is
+    // everything we have (and Nagle allows) or at least half the largest window the peer offered.
+    const nagleOk = all && (c.noDelay || !inFlight);
+    const swsOk = len >= Math.floor(c.maxSndWnd / 2) && c.maxSndWnd > 0;
+    if (!nagleOk && !swsOk && !c.swsOverride) {
+      if (!inFlight) armPersistIfNeeded(c, now);
+      return undefined;
+    }
+  }
+  let flags = TCP_ACK;
+  const seq = c.sndNxt;
+  const payload = len > 0 ? c.sendBuf.peek(sub(seq, c.dataStart), len) : undefined;
+  if (len > 0 && len === avail) flags |= TCP_PSH;
+  let consumed = len;
+  if (c.finQueued && add(seq, len) === c.finSeq) {
+    flags |= TCP_FIN;
+    consumed += 1;
+  } else if (len === 0) {
+    return undefined;
+  }
+  if (!retransmitting && c.rttSeq === undefined && len > 0) {
+    c.rttSeq = add(seq, len);
+    c.rttStart = now;
+  }
+  if (retransmitting) c.counters.retransmits++;
+  if (len > 0) c.swsOverride = false;
+  c.sndNxt = add(c.sndNxt, consumed);
+  if (gt(c.sndNxt, c.sndMax)) c.sndMax = c.sndNxt;
+  c.counters.bytesSent += retransmitting ? 0 : len;
+  c.unackedSince ??= now;
+  if (c.timers.rto === undefined) c.timers.rto = c.rtoDeadline(now);
+  return segment(c, seq, flags, payload);
+}
+
+/** Fast retransmit / partial ACK: the first unacknowledged segment, SND.NXT untouched. */
+function retransmitFirst(c: Conn, now: number): TcpRepr | undefined {
+  const dataEnd = add(c.dataStart, c.sendBuf.length);
+  const avail = Math.max(0, sub(dataEnd, c.sndUna));
+  const len = Math.min(c.sndMss, avail, Math.max(0, sub(c.sndMax, c.sndUna)));
+  let flags = TCP_ACK;
+  let seqLen = len;
+  if (c.finQueued && add(c.sndUna, len) === c.finSeq && gt(c.sndMax, c.finSeq)) {
+    flags |= TCP_FIN;
+    seqLen++;
+  }
+  if (seqLen === 0) return undefined;
+  c.counters.retransmits++;
+  c.rttSeq = undefined; // Karn
+  c.timers.rto = c.rtoDeadline(now);
+  const payload = len > 0 ? c.sendBuf.peek(sub(c.sndUna, c.dataStart), len) : undefined;
+  return segment(c, c.sndUna, flags, payload);
+}
+
+/** Bookkeeping for every segment that carries an ACK: the pending ACK is satisfied. */
+function sent(c: Conn, seg: TcpRepr): TcpRepr {
+  if (seg.flags & TCP_ACK) {
+    c.ackNow = false;
+    c.timers.delAck = undefined;
+    c.unackedSegments = 0;
+  }
+  return seg;
+}
+
+/** A segment from us: ports, SEQ, the ACK field (RCV.NXT when ACK is set) and the window to advertise. */
+export function segment(
+  c: Conn,
+  seq: number,
+  flags: number,
+  payload: Uint8Array | undefined,
+  options?: { mss: number },
+): TcpRepr {
+  const withAck = (flags & TCP_ACK) !== 0;
+  let window = 0;
+  if (!(flags & TCP_RST)) {
+    window = advertise(c);
+  }
+  return {
+    srcPort: c.localPort,
+    dstPort: c.remotePort,
+    seq,
+    ack: withAck ? c.rcvNxt : 0,
+    flags,
+    window,
+    ...(options ? { options } : {}),
+    ...(payload ? { payload } : {}),
+  };
+}
+
+/** The receive window to put in a segment: SWS avoidance on the receiver side, never shrinking. */
+function advertise(c: Conn): number {
+  const candidate = add(c.rcvNxt, windowToAdvertise(c));
+  // RFC 9293 §3.8.6.2.2: move the right edge only by at least min(buffer/2, MSS) — from a closed
+  // window too: that is the very case receiver SWS avoidance is for (bug fix: any opening of a
+  // zero window was advertised, e.g. 1 octet in the reply to a zero-window probe). The first
+  // advertisement opens the whole buffer, which is always at least that step.
+  const step = windowUpdateStep(c);
+  if (gt(candidate, c.rcvAdv) && sub(candidate, c.rcvAdv) >= step) {
+    c.rcvAdv = candidate;
+  }
+  return Math.max(0, Math.min(MAX_WINDOW, sub(c.rcvAdv, c.rcvNxt)));
+}
+
+/**
+ * RFC 9293 §3.8.6.2.2: the right edge moves by at least min(Fr*RCV.BUFF, Eff.snd.MSS), Fr = 1/2;
+ * the MSS the peer may send us is (at most) the one we announced.
+ */
+export function windowUpdateStep(c: Conn): number {
+  return Math.min(Math.floor(c.opts.recvBufferSize / 2), c.opts.mss);
+}
+
+/** The window the receive buffer could take now (before receiver SWS avoidance). */
+export function windowToAdvertise(c: Conn): number {
+  return Math.min(MAX_WINDOW, c.recvBuf.free);
+}

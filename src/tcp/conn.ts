@@ -1,0 +1,179 @@
+// The variables of one TCP connection (RFC 9293 §3.3.1 and what the later RFCs add), shared by the
+// parts that operate on them (send.ts, receive.ts, recovery.ts, timers.ts), plus the few operations
+// every part needs: state changes, events, RTO deadlines. `Tcb` (tcb.ts) is the public face.
+
+import type { TcpRepr } from '../wire/tcp.js';
+import type { CongestionControl } from './cc/congestion.js';
+import { NewReno } from './cc/newreno.js';
+import { ReceiveBuffer } from './receive.js';
+import { RttEstimator } from './rtt.js';
+import { DEFAULT_PEER_MSS, MAX_WINDOW, SendBuffer } from './send.js';
+import { isAllowedTransition, type TcpState } from './state.js';
+import type { Endpoints, KeepAliveOptions, TcbOptions, TcpErrorCode, TcpEvent } from './tcb-types.js';
+import { Deadlines } from './timers.js';
+
+/** TcbOptions with the defaults filled in. */
+export type ResolvedTcbOptions = Required<Omit<TcbOptions, 'userTimeoutMs' | 'keepAlive' | 'congestionControl'>> & {
+  userTimeoutMs: number | undefined;
+};
+
+/** The statistics the Tcb shows as public fields (the Tcb passes itself). */
+export interface TcbCounters {
+  retransmits: number;
+  bytesSent: number;
+  bytesReceived: number;
+}
+
+export class Conn {
+  readonly localPort: number;
+  readonly remotePort: number;
+  readonly passive: boolean;
+  state: TcpState = 'CLOSED';
+
+  // --- send sequence space (RFC 9293 §3.3.1)
+  /** ISS: our initial sequence number. */
+  iss = 0;
+  sndUna = 0;
+  sndNxt = 0;
+  /** The highest sequence number sent so far (sndNxt goes back to sndUna after a timeout). */
+  sndMax = 0;
+  sndWnd = 0;
+  sndWl1 = 0;
+  sndWl2 = 0;
+  maxSndWnd = 0;
+  /** Sequence number of the first octet in the send buffer. */
+  dataStart = 0;
+  readonly sendBuf: SendBuffer;
+  finQueued = false;
+  finSeq = 0;
+  sndMss: number;
+
+  // --- receive sequence space
+  /** IRS: the peer's initial sequence number. */
+  irs = 0;
+  rcvNxt = 0;
+  /** Right edge of the window we advertised (never moved left: RFC 9293 §3.8.6.2.2 / MUST-34 spirit). */
+  rcvAdv = 0;
+  readonly recvBuf: ReceiveBuffer;
+  /** The peer's FIN, once seen (possibly ahead of RCV.NXT). */
+  peerFinSeq: number | undefined;
+  /** The peer's FIN was consumed (RCV.NXT advanced over it). */
+  peerClosed = false;
+  eofDelivered = false;
+
+  // --- timers (DESIGN.md rule 2: deadlines as data)
+  readonly timers = new Deadlines();
+
+  // --- retransmission and congestion state
+  readonly rtt: RttEstimator;
+  retries = 0;
+  /**
+   * Since when the oldest outstanding sequence space has waited for an ACK without progress: the
+   * reference for the user timeout (RFC 5482: how long "transmitted data may remain unacknowledged").
+   */
+  unackedSince: number | undefined;
+  rttSeq: number | undefined;
+  rttStart = 0;
+  dupAcks = 0;
+  inRecovery = false;
+  /** RFC 6582: the highest sequence number sent when recovery (or a timeout) began. */
+  recover = 0;
+  fastRetransmitPending = false;
+  cc: CongestionControl;
+  readonly ccFactory: (mss: number, initialWindow?: number) => CongestionControl;
+  /** A SYN or SYN-ACK of ours timed out (RFC 5681 §3.1: then the initial window is one segment). */
+  synLost = false;
+  /** The application let go of the connection (its socket is gone). */
+  orphaned = false;
+  persistBackoff = 0;
+  /** Zero-window probes sent since the peer last acknowledged anything (Linux: icsk_probes_out). */
+  probesUnanswered = 0;
+  keepAliveProbes = 0;
+  probePending: 'persist' | 'keepalive' | undefined;
+  /** The SWS override timer expired: the next data segment may be short (RFC 1122 §4.2.3.4). */
+  swsOverride = false;
+
+  // --- ACK generation
+  ackNow = false;
+  unackedSegments = 0;
+  rstPending: TcpRepr | undefined;
+
+  readonly events: TcpEvent[] = [];
+  readonly opts: ResolvedTcbOptions;
+  keepAlive: Required<KeepAliveOptions>;
+  noDelay: boolean;
+
+  constructor(
+    ends: Endpoints,
+    passive: boolean,
+    opts: TcbOptions,
+    /** Where retransmits/bytesSent/bytesReceived are counted (the Tcb's public fields). */
+    readonly counters: TcbCounters,
+  ) {
+    this.localPort = ends.localPort;
+    this.remotePort = ends.remotePort;
+    this.passive = passive;
+    this.opts = {
+      mss: opts.mss,
+      recvBufferSize: Math.min(opts.recvBufferSize ?? MAX_WINDOW, MAX_WINDOW),
+      sendBufferSize: opts.sendBufferSize ?? 256 * 1024,
+      mslMs: opts.mslMs ?? 30_000,
+      delayedAckMs: opts.delayedAckMs ?? 40,
+      initialRtoMs: opts.initialRtoMs ?? 1000,
+      minRtoMs: opts.minRtoMs ?? 200,
+      maxRtoMs: opts.maxRtoMs ?? 120_000,
+      noDelay: opts.noDelay ?? false,
+      userTimeoutMs: opts.userTimeoutMs,
+      maxRetransmits: opts.maxRetransmits ?? 15,
+      synRetries: opts.synRetries ?? 6,
+      synAckRetries: opts.synAckRetries ?? 5,
+      finWait2TimeoutMs: opts.finWait2TimeoutMs ?? 60_000,
+    };
+    this.noDelay = this.opts.noDelay;
+    this.keepAlive = { enabled: false, idleMs: 7_200_000, intervalMs: 75_000, probes: 9, ...opts.keepAlive };
+    this.sndMss = Math.min(DEFAULT_PEER_MSS, opts.mss);
+    this.sendBuf = new SendBuffer(this.opts.sendBufferSize);
+    this.recvBuf = new ReceiveBuffer(this.opts.recvBufferSize);
+    this.rtt = new RttEstimator({
+      initialRtoMs: this.opts.initialRtoMs,
+      minRtoMs: this.opts.minRtoMs,
+      maxRtoMs: this.opts.maxRtoMs,
+    });
+    this.ccFactory = opts.congestionControl ?? ((m, iw) => new NewReno(m, iw));
+    this.cc = this.ccFactory(this.sndMss);
+  }
+
+  emit(e: TcpEvent): void {
+    this.events.push(e);
+  }
+
+  /** Every state change goes through here (DESIGN.md rule 4) and becomes a trace event. */
+  setState(to: TcpState): void {
+    const from = this.state;
+    if (from === to) return;
+    if (!isAllowedTransition(from, to)) throw new Error(`TCP bug: transition ${from} → ${to} is not in the state diagram`);
+    this.state = to;
+    this.emit({ type: 'state', from, to });
+  }
+
+  terminate(error: { code: TcpErrorCode; message: string } | undefined): void {
+    if (this.state === 'CLOSED') return;
+    if (error) this.emit({ type: 'error', ...error });
+    this.setState('CLOSED');
+    this.timers.clear();
+    this.sendBuf.shrink();
+    this.emit({ type: 'closed' });
+  }
+
+  armRto(now: number): void {
+    if (this.timers.rto === undefined) this.timers.rto = this.rtoDeadline(now);
+  }
+
+  /** now + RTO, but never past the user timeout, so that it is enforced on time (as Linux does). */
+  rtoDeadline(now: number): number {
+    const at = now + this.rtt.rto;
+    const limit = this.opts.userTimeoutMs;
+    if (limit === undefined || this.unackedSince === undefined) return at;
+    return Math.min(at, Math.max(now, this.unackedSince + limit));
+  }
+}
