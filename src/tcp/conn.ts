@@ -11,6 +11,10 @@ import { DEFAULT_PEER_MSS, MAX_WINDOW, SendBuffer } from './send.js';
 import { isAllowedTransition, type TcpState } from './state.js';
 import type { Endpoints, KeepAliveOptions, TcbOptions, TcpErrorCode, TcpEvent } from './tcb-types.js';
 import { Deadlines } from './timers.js';
+import { TokenBucket } from '../ip/rate-limit.js';
+
+/** RFC 5961 §7 ("an ACK throttling mechanism"): per connection, like Linux's per-socket limit. */
+const CHALLENGE_ACKS_PER_SECOND = 10;
 
 /** TcbOptions with the defaults filled in. */
 export type ResolvedTcbOptions = Required<Omit<TcbOptions, 'userTimeoutMs' | 'keepAlive' | 'congestionControl'>> & {
@@ -97,6 +101,9 @@ export class Conn {
   ackNow = false;
   unackedSegments = 0;
   rstPending: TcpRepr | undefined;
+  /** RFC 5961 §7: challenge ACKs are throttled (created on the first one). */
+  private challengeBucket: TokenBucket | undefined;
+  challengeAcksSuppressed = 0;
 
   readonly events: TcpEvent[] = [];
   readonly opts: ResolvedTcbOptions;
@@ -141,6 +148,16 @@ export class Conn {
     });
     this.ccFactory = opts.congestionControl ?? ((m, iw) => new NewReno(m, iw));
     this.cc = this.ccFactory(this.sndMss);
+  }
+
+  /**
+   * A challenge ACK (RFC 5961 §3.2, §4.2, §5.2): sent unless the per-connection budget is spent, so a
+   * blind attacker cannot make us flood the peer (RFC 5961 §7 SHOULD; 10 per second here).
+   */
+  challengeAck(now: number): void {
+    this.challengeBucket ??= new TokenBucket(CHALLENGE_ACKS_PER_SECOND, CHALLENGE_ACKS_PER_SECOND);
+    if (this.challengeBucket.take(now)) this.ackNow = true;
+    else this.challengeAcksSuppressed++;
   }
 
   emit(e: TcpEvent): void {

@@ -250,7 +250,7 @@ export function otherwiseArrives(c: Conn, now: number, seg: TcpSegment): void {
   // any other in-window RST draws a challenge ACK.
   if (f & TCP_RST) {
     if (seg.seq !== c.rcvNxt) {
-      c.ackNow = true;
+      c.challengeAck(now);
       return;
     }
     switch (c.state) {
@@ -279,7 +279,7 @@ export function otherwiseArrives(c: Conn, now: number, seg: TcpSegment): void {
       c.terminate(undefined);
       return;
     }
-    c.ackNow = true;
+    c.challengeAck(now);
     return;
   }
 
@@ -309,11 +309,11 @@ export function otherwiseArrives(c: Conn, now: number, seg: TcpSegment): void {
   // RFC 5961 §5.2: the ACK is acceptable when (SND.UNA - MAX.SND.WND) =< SEG.ACK =< SND.NXT;
   // otherwise drop it, and send an ACK when it acknowledges something not yet sent.
   if (gt(seg.ack, c.sndMax)) {
-    c.ackNow = true;
+    c.challengeAck(now);
     return;
   }
   if (lt(seg.ack, add(c.sndUna, -Math.max(c.maxSndWnd, 1)))) {
-    c.ackNow = true;
+    c.challengeAck(now);
     return;
   }
   processAck(c, now, seg);
