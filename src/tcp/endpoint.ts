@@ -44,6 +44,8 @@ export interface EndpointCounters {
   synDroppedBacklog: number;
   resetsSent: number;
   timeWaitReused: number;
+  /** Exceptions from a connection's processing (a tunstack bug): the connection was reset, the stack went on. */
+  internalErrors: number;
 }
 
 /** IANA's dynamic port range (RFC 6335 §6), as Linux's ip_local_port_range is not. */
@@ -93,7 +95,10 @@ export class TcpEndpoint {
     synDroppedBacklog: 0,
     resetsSent: 0,
     timeWaitReused: 0,
+    internalErrors: 0,
   };
+  /** The last internal error's message, for diagnosis. */
+  lastInternalError: string | undefined;
   private readonly mss: number;
   private readonly tcbDefaults: Omit<TcbOptions, 'mss'>;
   private readonly isn: IsnGenerator;
@@ -194,7 +199,7 @@ export class TcpEndpoint {
         this.remove(tcb);
         return this.listenArrives(now, ip, seg, listener, iss);
       }
-      tcb.handleSegment(now, seg);
+      this.guard(tcb, () => tcb.handleSegment(now, seg));
       this.touch(tcb);
       return true;
     }
@@ -238,7 +243,7 @@ export class TcpEndpoint {
   /** Runs every TCB timer due at `now`. */
   handleTimeout(now: number): void {
     for (let t = this.timers.popDue(now); t !== undefined; t = this.timers.popDue(now)) {
-      t.handleTimeout(now);
+      this.guard(t, () => t.handleTimeout(now));
       this.touch(t);
     }
   }
@@ -256,13 +261,34 @@ export class TcpEndpoint {
     const work = this.dirty;
     this.dirty = new Set();
     for (const tcb of work) {
-      for (let r = tcb.pollTransmit(now); r !== undefined; r = tcb.pollTransmit(now)) {
-        if (r.flags & TCP_RST) this.counters.resetsSent++;
-        this.emit(tcb.remoteAddr, r);
-      }
+      this.guard(tcb, () => {
+        for (let r = tcb.pollTransmit(now); r !== undefined; r = tcb.pollTransmit(now)) {
+          if (r.flags & TCP_RST) this.counters.resetsSent++;
+          this.emit(tcb.remoteAddr, r);
+        }
+      });
       for (let e = tcb.pollEvent(); e !== undefined; e = tcb.pollEvent()) this.onEvent(tcb, e);
       if (tcb.state === 'CLOSED') this.remove(tcb);
       else this.timers.schedule(tcb, tcb.pollTimeout());
+    }
+  }
+
+  /**
+   * Runs one connection's processing so that a bug in it (an exception) costs that connection, not
+   * the process: it is reset and counted (DESIGN.md: untrusted bytes never crash the process).
+   */
+  private guard(tcb: Tcb, fn: () => void): void {
+    try {
+      fn();
+    } catch (e) {
+      this.counters.internalErrors++;
+      this.lastInternalError = e instanceof Error ? e.message : String(e);
+      try {
+        tcb.abort();
+      } catch {
+        // already inconsistent: dropping it from the table below is all that is left
+      }
+      if (tcb.state !== 'CLOSED') this.remove(tcb);
     }
   }
 
