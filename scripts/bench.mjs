@@ -4,6 +4,7 @@
 //      versus the kernel answering over a veth pair between two namespaces.
 //   2. TCP: bulk download/upload and HTTP requests/s, tunstack vs the kernel (scripts/bench-tcp.mjs).
 //   3. The native addon's raw read/write packet rates (scripts/bench-addon.mjs).
+//   4. Bulk TCP, tunstack vs slirp4netns (scripts/bench-slirp.mjs); 5. memory per idle connection (scripts/bench-idle.mjs).
 // Needs root. Everything runs in namespaces named tunstack-<pid>-…, removed afterwards; bounded in
 // count (100,000 echoes) and time (ping -w 60).
 
@@ -67,4 +68,12 @@ console.log('');
 
 console.log('Native addon, raw packets (no stack above it):');
 const addon = spawnSync(process.execPath, [join(root, 'scripts/bench-addon.mjs')], { stdio: 'inherit', timeout: 60_000 });
+console.log('');
+
+// 4. tunstack vs slirp4netns, bulk TCP (scripts/bench-slirp.mjs); 5. memory per idle connection (scripts/bench-idle.mjs).
+for (const [what, script, timeout] of [['slirp4netns comparison', 'bench-slirp.mjs', 200_000], ['idle-connection memory', 'bench-idle.mjs', 75_000]]) {
+  const r = spawnSync(process.execPath, ['--expose-gc', join(root, 'scripts', script)], { stdio: 'inherit', timeout });
+  if (r.status !== 0) console.log(`  (the ${what} bench failed${r.error ? `: ${r.error.message}` : ''})`);
+  console.log('');
+}
 process.exit(addon.status ?? 1);

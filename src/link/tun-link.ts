@@ -27,6 +27,9 @@ export interface TunLinkOptions {
 export const DEFAULT_PEER = '198.18.0.1/24';
 export const DEFAULT_MTU = 1500;
 
+/** Packets the kernel may queue on the device for tunstack to read. */
+const TX_QUEUE_LEN = 10_000;
+
 export class TunLink implements Link {
   #handle: TunHandle;
   readonly #netns: string | undefined;
@@ -85,6 +88,9 @@ export class TunLink implements Link {
       }
       if (opts.disableIpv6 ?? true) await disableIpv6(ns, dev);
       await ip(['addr', 'add', peer, 'dev', dev]);
+      // The device queue is what the kernel fills while tunstack reads: the default 500 packets
+      // overflow (tail drops, retransmissions) as soon as a peer's window exceeds ~700 KB.
+      await ip(['link', 'set', dev, 'txqueuelen', String(TX_QUEUE_LEN)]);
       await ip(['link', 'set', dev, 'up']);
       return new TunLink(handle, mtu, ns, createdNetns, opts.onError);
     } catch (e) {

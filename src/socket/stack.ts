@@ -60,7 +60,13 @@ export class Stack implements SocketDriver, ServerDriver {
     this.tracePackets = opts.tracePackets ?? true;
     this.host = new Ipv4Host({ address: addr, mtu: link.mtu });
     // RFC 9293 §3.7.1: the MSS we announce is the MTU less the IPv4 and TCP headers.
-    this.tcp = new TcpEndpoint({ address: addr, mss: link.mtu - 40, ...(opts.tcp ? { tcb: opts.tcp } : {}) });
+    // tunstack's own defaults: RFC 7323 window scaling and timestamps, SACK-permitted (we send SACK
+    // blocks) and a 1 MiB receive buffer — each used only when the peer offers it too.
+    this.tcp = new TcpEndpoint({
+      address: addr,
+      mss: link.mtu - 40,
+      tcb: { windowScaling: true, timestamps: true, sack: true, recvBufferSize: 1 << 20, ...opts.tcp },
+    });
     this.host.attachTcp(this.tcp);
     link.setReceiver((packets) => this.onBatch(packets));
   }

@@ -59,6 +59,36 @@ export class Conn {
   /** Right edge of the window we advertised (never moved left: RFC 9293 §3.8.6.2.2 / MUST-34 spirit). */
   rcvAdv = 0;
   readonly recvBuf: ReceiveBuffer;
+
+  // --- RFC 7323 and RFC 2018, settled by the SYN exchange
+  /** Shift applied to the windows the peer sends us (Snd.Wind.Shift). */
+  sndWscale = 0;
+  /** Shift applied to the windows we send (Rcv.Wind.Shift): what our SYN offered, if in effect. */
+  rcvWscale = 0;
+  /** The shift our SYN or SYN-ACK offers: the smallest that lets the window cover the buffer. */
+  readonly ourWscale: number;
+  /** Timestamps in effect on this connection (both SYNs carried TSopt). */
+  tsOk = false;
+  /** RFC 7323 §4.3 TS.Recent, when it was set, and Last.ACK.sent. */
+  tsRecent = 0;
+  tsRecentAt = 0;
+  lastAckSent = 0;
+  /** The start of the most recent out-of-order segment held (RFC 2018 §4: its block goes first). */
+  lastHeldSeq = 0;
+  /** The `now` of the current call into the TCB (handleSegment, handleTimeout, pollTransmit, user calls). */
+  now = 0;
+  /** Segments PAWS rejected (RFC 7323 §5). */
+  pawsRejected = 0;
+  /** Added to our millisecond clock in TSval (RFC 7323 §5.4: a per-connection offset). */
+  tsOffset = 0;
+  /** The peer allows SACK blocks from us (its SYN carried SACK-permitted, and we offered it). */
+  sackOk = false;
+  /** The peer offered these in its SYN (a passive open answers in kind). */
+  peerOffered: { wscale: number | undefined; ts: { tsVal: number } | undefined; sack: boolean } = {
+    wscale: undefined,
+    ts: undefined,
+    sack: false,
+  };
   /** The peer's FIN, once seen (possibly ahead of RCV.NXT). */
   peerFinSeq: number | undefined;
   /** The peer's FIN was consumed (RCV.NXT advanced over it). */
@@ -122,7 +152,7 @@ export class Conn {
     this.passive = passive;
     this.opts = {
       mss: opts.mss,
-      recvBufferSize: Math.min(opts.recvBufferSize ?? MAX_WINDOW, MAX_WINDOW),
+      recvBufferSize: opts.windowScaling ? (opts.recvBufferSize ?? MAX_WINDOW) : Math.min(opts.recvBufferSize ?? MAX_WINDOW, MAX_WINDOW),
       sendBufferSize: opts.sendBufferSize ?? 256 * 1024,
       mslMs: opts.mslMs ?? 30_000,
       delayedAckMs: opts.delayedAckMs ?? 40,
@@ -135,7 +165,14 @@ export class Conn {
       synRetries: opts.synRetries ?? 6,
       synAckRetries: opts.synAckRetries ?? 5,
       finWait2TimeoutMs: opts.finWait2TimeoutMs ?? 60_000,
+      windowScaling: opts.windowScaling ?? false,
+      timestamps: opts.timestamps ?? false,
+      sack: opts.sack ?? false,
     };
+    // RFC 7323 §2.3: the shift is at most 14; pick the smallest that lets 16 bits cover the buffer.
+    let shift = 0;
+    while (shift < 14 && this.opts.recvBufferSize / 2 ** shift > MAX_WINDOW) shift++;
+    this.ourWscale = shift;
     this.noDelay = this.opts.noDelay;
     this.keepAlive = { enabled: false, idleMs: 7_200_000, intervalMs: 75_000, probes: 9, ...opts.keepAlive };
     this.sndMss = Math.min(DEFAULT_PEER_MSS, opts.mss);
@@ -158,6 +195,16 @@ export class Conn {
     this.challengeBucket ??= new TokenBucket(CHALLENGE_ACKS_PER_SECOND, CHALLENGE_ACKS_PER_SECOND);
     if (this.challengeBucket.take(now)) this.ackNow = true;
     else this.challengeAcksSuppressed++;
+  }
+
+  /** The data octets a full segment from us carries: the send MSS less the options every segment has (RFC 6691 §3). */
+  get segmentSize(): number {
+    return this.sndMss - (this.tsOk ? 12 : 0);
+  }
+
+  /** Our timestamp clock: milliseconds plus the connection's offset (RFC 7323 §5.4), mod 2^32. */
+  tsNow(now: number): number {
+    return (Math.floor(now) + this.tsOffset) >>> 0;
   }
 
   emit(e: TcpEvent): void {

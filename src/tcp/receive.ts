@@ -147,20 +147,46 @@ export class ReceiveBuffer {
 
 // =============================================================================== segment arrives
 
-/** The receive sequence space from the peer's SYN (RFC 9293 §3.10.7.2 and §3.10.7.3, fourth). */
-export function initReceive(c: Conn, syn: TcpSegment): void {
+/** RFC 7323 §5.5: TS.Recent older than 24 days is no longer trusted for PAWS. */
+const PAWS_IDLE_MS = 24 * 24 * 3600 * 1000;
+
+/**
+ * The receive sequence space from the peer's SYN (RFC 9293 §3.10.7.2 and §3.10.7.3, fourth), and
+ * what its options settle: MSS, window scaling, timestamps, SACK-permitted. An option is in effect
+ * only when both SYNs carry it (RFC 7323 §1.3, §2.2, §3.2; RFC 2018 §2): we offer in an active SYN
+ * what is enabled, and a SYN-ACK answers in kind.
+ */
+export function initReceive(c: Conn, now: number, syn: TcpSegment): void {
+  const o = syn.options;
   c.irs = syn.seq;
   c.rcvNxt = add(syn.seq, 1);
+  if (c.opts.windowScaling && o.windowScale !== undefined) {
+    // RFC 7323 §2.3: "If a Window Scale option is received with a shift.cnt value larger than 14,
+    // the TCP SHOULD log the error but MUST use 14 instead of the specified value."
+    c.sndWscale = Math.min(14, o.windowScale);
+    c.rcvWscale = c.ourWscale;
+  }
+  if (c.opts.timestamps && o.timestamps !== undefined) {
+    c.tsOk = true;
+    c.tsRecent = o.timestamps.tsVal;
+    c.tsRecentAt = now;
+  }
+  c.sackOk = c.opts.sack && o.sackPermitted === true;
+  c.peerOffered = { wscale: o.windowScale, ts: o.timestamps, sack: o.sackPermitted === true };
   c.rcvAdv = add(c.rcvNxt, windowToAdvertise(c));
   // RFC 9293 §3.7.1: the send MSS is the peer's announced MSS (536 without one), never above our own.
-  c.sndMss = Math.max(64, Math.min(syn.options.mss ?? DEFAULT_PEER_MSS, c.opts.mss));
-  // Window scale, SACK-permitted and timestamps are declined by leaving them out of our SYN/SYN-ACK
-  // (RFC 7323 §1.3 and §2.2, RFC 2018 §2): then neither side uses them.
+  c.sndMss = Math.max(64, Math.min(o.mss ?? DEFAULT_PEER_MSS, c.opts.mss));
+  // RFC 7323 §2.2: "The window field in a segment where the SYN bit is set ... MUST NOT be scaled."
   c.sndWnd = syn.window;
   c.maxSndWnd = syn.window;
   c.sndWl1 = syn.seq;
-  // The congestion window is counted in the MSS just agreed.
-  c.cc = c.ccFactory(c.sndMss);
+  // The congestion window is counted in the segment size just agreed.
+  c.cc = c.ccFactory(c.segmentSize);
+}
+
+/** SEG.WND as octets: shifted by the peer's scale except in a SYN (RFC 7323 §2.3). */
+export function peerWindow(c: Conn, seg: TcpSegment): number {
+  return seg.flags & TCP_SYN ? seg.window : seg.window * 2 ** c.sndWscale;
 }
 
 /** RFC 9293 §3.10.7.3: SYN-SENT STATE. */
@@ -185,7 +211,7 @@ export function synSentArrives(c: Conn, now: number, seg: TcpSegment): void {
   }
   if (!(f & TCP_SYN)) return; // fifth: "If neither of the SYN or RST bits is set, then drop the segment"
   // fourth, check the SYN bit.
-  initReceive(c, seg);
+  initReceive(c, now, seg);
   if (ackAcceptable) {
     c.sndWl2 = seg.ack;
     ackedUpTo(c, now, seg.ack);
@@ -223,6 +249,19 @@ export function otherwiseArrives(c: Conn, now: number, seg: TcpSegment): void {
     seg = { ...seg, seq: add(seg.seq, 1), flags: seg.flags & ~TCP_SYN };
   }
   const f = seg.flags;
+  if (c.tsOk && !(f & TCP_RST)) {
+    const ts = seg.options.timestamps;
+    // RFC 7323 §3.2: "If a non-<RST> segment is received without a TSopt, a TCP SHOULD silently
+    // drop the segment."
+    if (!ts) return;
+    // RFC 7323 §5.3 R1 (PAWS): SEG.TSval < TS.Recent means an old duplicate — unless TS.Recent is
+    // more than 24 days old (§5.5). "Send an acknowledgment in reply ... and drop the segment."
+    if (((ts.tsVal - c.tsRecent) | 0) < 0 && now - c.tsRecentAt < PAWS_IDLE_MS) {
+      c.pawsRejected++;
+      c.ackNow = true;
+      return;
+    }
+  }
   const segLen = seg.payload.length + (f & TCP_SYN ? 1 : 0) + (f & TCP_FIN ? 1 : 0);
   const rcvWnd = Math.max(0, sub(c.rcvAdv, c.rcvNxt));
 
@@ -238,6 +277,13 @@ export function otherwiseArrives(c: Conn, now: number, seg: TcpSegment): void {
   // RFC 9293 §3.10.7.4: with a zero window, an ACK/RST-only segment at RCV.NXT is still processed
   // ("valid ACKs, URGs, and RSTs" must be), and so is the control part of a segment carrying text.
   if (!acceptable && rcvWnd === 0 && seg.seq === c.rcvNxt) acceptable = true;
+  // RFC 7323 §4.3 (R3): "If SEG.TSval >= TS.Recent and SEG.SEQ =< Last.ACK.sent, then SEG.TSval is
+  // copied to TS.Recent"; only for acceptable segments.
+  const ts = seg.options.timestamps;
+  if (acceptable && c.tsOk && ts && ((ts.tsVal - c.tsRecent) | 0) >= 0 && le(seg.seq, c.lastAckSent)) {
+    c.tsRecent = ts.tsVal;
+    c.tsRecentAt = now;
+  }
   if (!acceptable) {
     // "If an incoming segment is not acceptable, an acknowledgment should be sent in reply
     // (unless the RST bit is set, if so drop the segment and return)".
@@ -289,8 +335,8 @@ export function otherwiseArrives(c: Conn, now: number, seg: TcpSegment): void {
     // "If SND.UNA < SEG.ACK =< SND.NXT, then enter ESTABLISHED state ... If the segment
     // acknowledgment is not acceptable, form a reset segment <SEQ=SEG.ACK><CTL=RST>".
     if (lt(c.sndUna, seg.ack) && le(seg.ack, c.sndMax)) {
-      c.sndWnd = seg.window;
-      c.maxSndWnd = Math.max(c.maxSndWnd, seg.window);
+      c.sndWnd = peerWindow(c, seg);
+      c.maxSndWnd = Math.max(c.maxSndWnd, c.sndWnd);
       c.sndWl1 = seg.seq;
       c.sndWl2 = seg.ack;
       if (c.finQueued) {
@@ -334,13 +380,15 @@ function processAck(c: Conn, now: number, seg: TcpSegment): void {
     // "If SND.UNA < SEG.ACK =< SND.NXT, then set SND.UNA <- SEG.ACK."
     // RFC 5681 §3.1: cwnd grows with the *data* acknowledged (bug fix: the ACK of our SYN counted
     // as one octet, so a passive open started with IW + 1).
-    const acked = ackedUpTo(c, now, ack);
+    // RFC 7323 §4.1 (RTTM): with timestamps, the echoed TSecr times the ACK, retransmission or not.
+    const tsEcr = c.tsOk ? seg.options.timestamps?.tsEcr : undefined;
+    const acked = ackedUpTo(c, now, ack, tsEcr);
     onNewAck(c, now, ack, acked);
   } else if (
     ack === c.sndUna &&
     seg.payload.length === 0 &&
     !(seg.flags & (TCP_SYN | TCP_FIN)) &&
-    seg.window === c.sndWnd &&
+    peerWindow(c, seg) === c.sndWnd &&
     outstanding > 0
   ) {
     // RFC 5681 §2 (DUPLICATE ACKNOWLEDGMENT): no data, no SYN/FIN, same ACK and window, data outstanding.
@@ -350,11 +398,11 @@ function processAck(c: Conn, now: number, seg: TcpSegment): void {
   // or (SND.WL1 = SEG.SEQ and SND.WL2 =< SEG.ACK)), set SND.WND <- SEG.WND, SND.WL1 <- SEG.SEQ,
   // and SND.WL2 <- SEG.ACK."
   if (le(c.sndUna, ack) && (lt(c.sndWl1, seg.seq) || (c.sndWl1 === seg.seq && le(c.sndWl2, ack)))) {
-    c.sndWnd = seg.window;
+    c.sndWnd = peerWindow(c, seg);
     c.sndWl1 = seg.seq;
     c.sndWl2 = ack;
-    c.maxSndWnd = Math.max(c.maxSndWnd, seg.window);
-    if (seg.window > 0) {
+    c.maxSndWnd = Math.max(c.maxSndWnd, c.sndWnd);
+    if (c.sndWnd > 0) {
       c.timers.persist = undefined;
       c.persistBackoff = 0;
     }
@@ -432,6 +480,7 @@ function processText(c: Conn, now: number, seg: TcpSegment, seq: number): void {
         c.timers.delAck = now + c.opts.delayedAckMs;
       }
     } else {
+      c.lastHeldSeq = start; // RFC 2018 §4: the block of the latest arrival is reported first
       // RFC 5681 §4.2: "A TCP receiver SHOULD send an immediate duplicate ACK when an out-of-order
       // segment arrives" (that is what drives the peer's fast retransmit).
       c.ackNow = true;

@@ -8,7 +8,7 @@ import { add, ge, lt, sub } from './seq.js';
 import type { TcpErrorCode } from './tcb-types.js';
 
 /** SND.UNA advances to `ack`: drop acknowledged data, account for SYN and FIN. Returns the data octets acknowledged. */
-export function ackedUpTo(c: Conn, now: number, ack: number): number {
+export function ackedUpTo(c: Conn, now: number, ack: number, tsEcr?: number): number {
   const dataEnd = add(c.dataStart, c.sendBuf.length);
   // Data octets acknowledged: those between dataStart and min(ack, dataEnd).
   const upTo = lt(ack, dataEnd) ? ack : dataEnd;
@@ -20,8 +20,14 @@ export function ackedUpTo(c: Conn, now: number, ack: number): number {
   }
   c.sndUna = ack;
   if (lt(c.sndNxt, c.sndUna)) c.sndNxt = c.sndUna;
-  // Karn (RFC 6298 §3): only an ACK covering a segment timed on its first transmission is a sample.
-  if (c.rttSeq !== undefined && ge(ack, c.rttSeq)) {
+  if (tsEcr !== undefined && tsEcr !== 0) {
+    // RFC 7323 §4.1/§4.2: RTT = now - TSecr, for every ACK of new data (Karn's problem does not
+    // arise: the echo names the transmission that was acknowledged).
+    const r = (c.tsNow(now) - tsEcr) | 0;
+    if (r >= 0) c.rtt.sample(r);
+    c.rttSeq = undefined;
+  } else if (c.rttSeq !== undefined && ge(ack, c.rttSeq)) {
+    // Karn (RFC 6298 §3): only an ACK covering a segment timed on its first transmission is a sample.
     c.rtt.sample(Math.max(0, now - c.rttStart));
     c.rttSeq = undefined;
   }

@@ -1,7 +1,7 @@
 // The sending side of a connection: the send buffer, and the output path that turns the state into
 // segments — SYN/SYN-ACK, data with Nagle and SWS avoidance, fast retransmit, probes, ACKs, persist.
 
-import { TCP_ACK, TCP_FIN, TCP_PSH, TCP_RST, TCP_SYN, type TcpRepr } from '../wire/tcp.js';
+import { type TcpOptions, TCP_ACK, TCP_FIN, TCP_PSH, TCP_RST, TCP_SYN, type TcpRepr } from '../wire/tcp.js';
 import type { Conn } from './conn.js';
 import { ByteRing } from './ring.js';
 import { add, gt, le, lt, sub } from './seq.js';
@@ -24,6 +24,8 @@ export function initSend(c: Conn, iss: number): void {
   c.sndMax = c.iss;
   c.recover = c.iss;
   c.dataStart = add(c.iss, 1);
+  // RFC 7323 §5.4: the timestamp clock starts at a per-connection offset (the ISN is as good as any).
+  c.tsOffset = c.iss;
 }
 
 /** CLOSE: the FIN takes the sequence number after the last octet written so far. */
@@ -64,8 +66,9 @@ export function nextSegment(c: Conn, now: number): TcpRepr | undefined {
     c.sndNxt = add(c.iss, 1);
     if (gt(c.sndNxt, c.sndMax)) c.sndMax = c.sndNxt;
     c.armRto(now);
-    // RFC 9293 §3.7.1: announce our MSS (MTU - 40) in the SYN.
-    const seg = segment(c, c.iss, synAck ? TCP_SYN | TCP_ACK : TCP_SYN, undefined, { mss: c.opts.mss });
+    // RFC 9293 §3.7.1: announce our MSS (MTU - 40) in the SYN; with it what this connection offers
+    // (an active SYN) or accepts (a SYN-ACK answers what the peer's SYN offered).
+    const seg = segment(c, c.iss, synAck ? TCP_SYN | TCP_ACK : TCP_SYN, undefined, synOptions(c, synAck, now));
     if (c.retries === 0 && c.rttSeq === undefined) {
       c.rttSeq = c.sndNxt;
       c.rttStart = now;
@@ -108,14 +111,15 @@ function nextDataSegment(c: Conn, now: number): TcpRepr | undefined {
   const wnd = Math.min(c.sndWnd, c.cc.cwnd);
   const usable = sub(add(c.sndUna, wnd), c.sndNxt);
   const retransmitting = lt(c.sndNxt, c.sndMax);
-  let len = Math.min(c.sndMss, avail, Math.max(0, usable));
+  const size = c.segmentSize;
+  let len = Math.min(size, avail, Math.max(0, usable));
 
   if (avail > 0 && len === 0) {
     // Nothing fits: the persist timer covers a zero window (armed when the window closed).
     armPersistIfNeeded(c, now);
     return undefined;
   }
-  if (len > 0 && len < c.sndMss && !retransmitting) {
+  if (len > 0 && len < size && !retransmitting) {
     const inFlight = sub(c.sndMax, c.sndUna) > 0;
     const all = len === avail;
     // RFC 9293 §3.7.4 (Nagle, RFC 896): while data is unacknowledged, hold back a less-than-full
@@ -157,7 +161,7 @@ function nextDataSegment(c: Conn, now: number): TcpRepr | undefined {
 function retransmitFirst(c: Conn, now: number): TcpRepr | undefined {
   const dataEnd = add(c.dataStart, c.sendBuf.length);
   const avail = Math.max(0, sub(dataEnd, c.sndUna));
-  const len = Math.min(c.sndMss, avail, Math.max(0, sub(c.sndMax, c.sndUna)));
+  const len = Math.min(c.segmentSize, avail, Math.max(0, sub(c.sndMax, c.sndUna)));
   let flags = TCP_ACK;
   let seqLen = len;
   if (c.finQueued && add(c.sndUna, len) === c.finSeq && gt(c.sndMax, c.finSeq)) {
@@ -175,6 +179,7 @@ function retransmitFirst(c: Conn, now: number): TcpRepr | undefined {
 /** Bookkeeping for every segment that carries an ACK: the pending ACK is satisfied. */
 function sent(c: Conn, seg: TcpRepr): TcpRepr {
   if (seg.flags & TCP_ACK) {
+    c.lastAckSent = seg.ack; // RFC 7323 §4.3: Last.ACK.sent
     c.ackNow = false;
     c.timers.delAck = undefined;
     c.unackedSegments = 0;
@@ -182,18 +187,45 @@ function sent(c: Conn, seg: TcpRepr): TcpRepr {
   return seg;
 }
 
-/** A segment from us: ports, SEQ, the ACK field (RCV.NXT when ACK is set) and the window to advertise. */
+/** The options of our SYN (active) or SYN-ACK: MSS, and window scale / SACK-permitted / timestamps. */
+function synOptions(c: Conn, synAck: boolean, now: number): TcpOptions {
+  const o: TcpOptions = { mss: c.opts.mss };
+  if (synAck) {
+    // RFC 7323 §1.3/§2.2 and RFC 2018 §2: a SYN-ACK carries an option only if the SYN did.
+    if (c.opts.windowScaling && c.peerOffered.wscale !== undefined) o.windowScale = c.ourWscale;
+    if (c.sackOk) o.sackPermitted = true;
+    if (c.tsOk) o.timestamps = { tsVal: c.tsNow(now), tsEcr: c.tsRecent };
+  } else {
+    if (c.opts.windowScaling) o.windowScale = c.ourWscale;
+    if (c.opts.sack) o.sackPermitted = true;
+    // RFC 7323 §3.2: TSecr is zero in a SYN (nothing to echo yet).
+    if (c.opts.timestamps) o.timestamps = { tsVal: c.tsNow(now), tsEcr: 0 };
+  }
+  return o;
+}
+
+/**
+ * A segment from us: ports, SEQ, the ACK field (RCV.NXT when ACK is set), the window to advertise
+ * (scaled after the SYN, RFC 7323 §2.3), timestamps on every non-RST segment once in use (RFC 7323
+ * §3.2), and SACK blocks on pure ACKs while out-of-order data is held (RFC 2018 §4).
+ */
 export function segment(
   c: Conn,
   seq: number,
   flags: number,
   payload: Uint8Array | undefined,
-  options?: { mss: number },
+  synOpts?: TcpOptions,
 ): TcpRepr {
   const withAck = (flags & TCP_ACK) !== 0;
   let window = 0;
+  let options = synOpts;
   if (!(flags & TCP_RST)) {
-    window = advertise(c);
+    const wnd = advertise(c);
+    window = flags & TCP_SYN ? Math.min(MAX_WINDOW, wnd) : Math.min(MAX_WINDOW, Math.floor(wnd / 2 ** c.rcvWscale));
+    if (!synOpts && c.tsOk) options = { timestamps: { tsVal: c.tsNow(c.now), tsEcr: c.tsRecent } };
+    if (!synOpts && c.sackOk && !payload && withAck && c.recvBuf.hasOutOfOrder) {
+      options = { ...options, sack: sackBlocks(c, options?.timestamps ? 3 : 4) };
+    }
   }
   return {
     srcPort: c.localPort,
@@ -207,6 +239,17 @@ export function segment(
   };
 }
 
+/**
+ * RFC 2018 §4: the SACK blocks for what is held out of order, the block with the most recently
+ * received segment first, then the others (up to `max`: 4, or 3 beside timestamps).
+ */
+function sackBlocks(c: Conn, max: number): Array<[number, number]> {
+  const blocks = c.recvBuf.blocks().map(([a, b]): [number, number] => [add(c.rcvNxt, a), add(c.rcvNxt, b)]);
+  const recent = blocks.findIndex(([a, b]) => !lt(c.lastHeldSeq, a) && lt(c.lastHeldSeq, b));
+  if (recent > 0) blocks.unshift(...blocks.splice(recent, 1));
+  return blocks.slice(0, max);
+}
+
 /** The receive window to put in a segment: SWS avoidance on the receiver side, never shrinking. */
 function advertise(c: Conn): number {
   const candidate = add(c.rcvNxt, windowToAdvertise(c));
@@ -218,7 +261,7 @@ function advertise(c: Conn): number {
   if (gt(candidate, c.rcvAdv) && sub(candidate, c.rcvAdv) >= step) {
     c.rcvAdv = candidate;
   }
-  return Math.max(0, Math.min(MAX_WINDOW, sub(c.rcvAdv, c.rcvNxt)));
+  return Math.max(0, sub(c.rcvAdv, c.rcvNxt));
 }
 
 /**
@@ -231,5 +274,6 @@ export function windowUpdateStep(c: Conn): number {
 
 /** The window the receive buffer could take now (before receiver SWS avoidance). */
 export function windowToAdvertise(c: Conn): number {
-  return Math.min(MAX_WINDOW, c.recvBuf.free);
+  // RFC 7323 §2.3: a scaled window can say at most 65535 << Rcv.Wind.Shift.
+  return Math.min(MAX_WINDOW * 2 ** c.rcvWscale, c.recvBuf.free);
 }

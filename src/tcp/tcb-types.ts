@@ -23,7 +23,10 @@ export type TcpEvent =
 export interface TcbOptions {
   /** Largest segment text we accept: the MSS we announce (MTU - 40). */
   mss: number;
-  /** Receive buffer (bytes). Without window scaling the window tops out at 65535. */
+  /**
+   * Receive buffer (bytes). Without window scaling the window tops out at 65535 (and the default is
+   * 65535); with it (RFC 7323) the window can offer the whole buffer.
+   */
   recvBufferSize?: number;
   sendBufferSize?: number;
   /** RFC 9293 §3.3.2: MSL; TIME-WAIT lasts 2*MSL. Default 30 s. */
@@ -45,6 +48,12 @@ export interface TcbOptions {
   keepAlive?: KeepAliveOptions;
   /** Makes the congestion controller once the MSS is agreed; `initialWindow` (bytes) when the handshake lost a segment. */
   congestionControl?: (mss: number, initialWindow?: number) => CongestionControl;
+  /** Offer/accept RFC 7323 window scaling (used only when both SYNs carry it). Default false. */
+  windowScaling?: boolean;
+  /** Offer/accept RFC 7323 timestamps (RTTM and PAWS; used only when both SYNs carry them). Default false. */
+  timestamps?: boolean;
+  /** Offer/accept SACK-permitted (RFC 2018) and send SACK blocks for held out-of-order data. Default false. */
+  sack?: boolean;
   /**
    * How long a connection the application has let go of (an orphan) may sit in FIN-WAIT-2 waiting
    * for the peer's FIN. RFC 9293 has no such timer; like Linux's tcp_fin_timeout (60 s) it keeps a

@@ -79,7 +79,7 @@ export class Tcb implements TcbCounters {
   openPassive(now: number, iss: number, syn: TcpSegment): void {
     if (this.c.state !== 'CLOSED' || !this.passive) throw new Error('openPassive: the TCB is not a fresh passive one');
     initSend(this.c, iss);
-    initReceive(this.c, syn);
+    initReceive(this.c, now, syn);
     this.c.state = 'LISTEN'; // the listener's state this connection is born from (shown in the trace)
     this.c.setState('SYN-RECEIVED');
     this.c.unackedSince = now;
@@ -224,6 +224,7 @@ export class Tcb implements TcbCounters {
 
   /** RFC 9293 §3.10.7: SEGMENT ARRIVES, for every state but CLOSED and LISTEN (the endpoint's). */
   handleSegment(now: number, seg: TcpSegment): void {
+    this.c.now = now;
     if (this.c.state === 'CLOSED') return;
     if (this.c.state === 'SYN-SENT') return synSentArrives(this.c, now, seg);
     if (this.c.keepAlive.enabled) {
@@ -242,6 +243,7 @@ export class Tcb implements TcbCounters {
 
   /** Runs whatever deadlines are due at `now`. */
   handleTimeout(now: number): void {
+    this.c.now = now;
     onTimeout(this.c, now);
   }
 
@@ -249,6 +251,7 @@ export class Tcb implements TcbCounters {
 
   /** The next segment to send, or undefined. Call until undefined after every input. */
   pollTransmit(now: number): TcpRepr | undefined {
+    this.c.now = now;
     return nextSegment(this.c, now);
   }
 

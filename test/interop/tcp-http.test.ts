@@ -116,6 +116,17 @@ describe.skipIf(!isRoot)('a keep-alive session in the capture (root)', () => {
     expect(bad.stdout.trim()).toBe('');
     const syns = await sh('tshark', ['-r', pcap, '-Y', 'tcp.flags.syn == 1 && tcp.flags.ack == 0']);
     expect(syns.stdout.trim().split('\n')).toHaveLength(1); // three requests, one connection
+    // curl (Linux) offers window scaling, SACK-permitted and timestamps; tunstack's SYN-ACK accepts
+    // them (RFC 7323, RFC 2018), and every later segment from tunstack carries a timestamp.
+    const synAck = await sh('tshark', ['-r', pcap, '-Y', 'tcp.flags.syn == 1 && tcp.flags.ack == 1', '-T', 'fields', '-E', 'separator=|',
+      '-e', 'ip.src', '-e', 'tcp.options.wscale.shift', '-e', 'tcp.options.sack_perm', '-e', 'tcp.options.timestamp.tsecr']);
+    const [src, shift, sackPerm, tsecr] = synAck.stdout.trim().split('|');
+    expect(src).toBe('198.18.0.2');
+    expect(Number(shift)).toBe(5);
+    expect(sackPerm).not.toBe('');
+    expect(Number(tsecr)).toBeGreaterThan(0);
+    const noTs = await sh('tshark', ['-r', pcap, '-Y', 'ip.src == 198.18.0.2 && tcp && !tcp.options.timestamp.tsval && !(tcp.flags.reset == 1)']);
+    expect(noTs.stdout.trim()).toBe('');
   });
 });
 
