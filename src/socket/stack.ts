@@ -7,6 +7,7 @@ import { formatIpv4Addr, parseIpv4Addr } from '../wire/addr.js';
 import { describeIpv4Packet } from '../wire/describe.js';
 import { Ipv4Host } from '../ip/host.js';
 import { snapshotCounters, type IpCounters } from '../ip/counters.js';
+import { Cubic } from '../tcp/cc/cubic.js';
 import { TcpEndpoint, type Listener } from '../tcp/endpoint.js';
 import type { Tcb, TcbOptions, TcpEvent } from '../tcp/tcb.js';
 import type { Link } from '../link/link.js';
@@ -61,11 +62,19 @@ export class Stack implements SocketDriver, ServerDriver {
     this.host = new Ipv4Host({ address: addr, mtu: link.mtu });
     // RFC 9293 §3.7.1: the MSS we announce is the MTU less the IPv4 and TCP headers.
     // tunstack's own defaults: RFC 7323 window scaling and timestamps, SACK-permitted (we send SACK
-    // blocks) and a 1 MiB receive buffer — each used only when the peer offers it too.
+    // blocks) and a 1 MiB receive buffer — each used only when the peer offers it too — and CUBIC
+    // (RFC 9438) for congestion control.
     this.tcp = new TcpEndpoint({
       address: addr,
       mss: link.mtu - 40,
-      tcb: { windowScaling: true, timestamps: true, sack: true, recvBufferSize: 1 << 20, ...opts.tcp },
+      tcb: {
+        windowScaling: true,
+        timestamps: true,
+        sack: true,
+        recvBufferSize: 1 << 20,
+        congestionControl: (mss, iw) => new Cubic(mss, iw),
+        ...opts.tcp,
+      },
     });
     this.host.attachTcp(this.tcp);
     link.setReceiver((packets) => this.onBatch(packets));

@@ -3,7 +3,8 @@
 
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import type { Tcb } from '../../src/tcp/tcb.js';
+import type { Tcb, TcbOptions } from '../../src/tcp/tcb.js';
+import { Cubic } from '../../src/tcp/cc/cubic.js';
 import { mulberry32 } from '../helpers/prng.js';
 import { SimNetwork, type LinkImpairments } from './network.js';
 import { A_ADDR, B_ADDR, makePeer, pumpEvents, sawEvent, transitions, type Peer } from './tcp-peers.js';
@@ -47,10 +48,10 @@ function pump(now: number, from: Tcb, to: Tcb, flow: Flow, fromPeer: Peer, toPee
   toPeer.host.flushTcp(now);
 }
 
-function transfer(bytes: number, impair: LinkImpairments, seed: number) {
+function transfer(bytes: number, impair: LinkImpairments, seed: number, tcb: Omit<TcbOptions, 'mss'> = {}) {
   const net = new SimNetwork({ seed, latencyMs: 5, ...impair });
-  const a = makePeer(A_ADDR);
-  const b = makePeer(B_ADDR);
+  const a = makePeer(A_ADDR, { tcb });
+  const b = makePeer(B_ADDR, { tcb });
   net.attach(a.host, 'A');
   net.attach(b.host, 'B');
   b.tcp.listen(80);
@@ -116,6 +117,22 @@ describe('two tunstack endpoints over a simulated link', () => {
     expect(r.client.info().retransmits).toBeGreaterThan(0);
     // Deterministic: the same seed replays the same packets.
     const again = transfer(20 << 20, impair, 7);
+    expect(again.net.traceHash).toBe(r.net.traceHash);
+  });
+
+  it('moves_20_MB_both_ways_with_window_scaling_timestamps_sack_and_cubic_under_loss', () => {
+    const modern = {
+      windowScaling: true,
+      timestamps: true,
+      sack: true,
+      recvBufferSize: 1 << 20,
+      congestionControl: (mss: number, iw?: number) => new Cubic(mss, iw),
+    };
+    const impair = { lossRate: 0.02, reorderRate: 0.05, duplicateRate: 0.02, jitterMs: 1 };
+    const r = transfer(20 << 20, impair, 11, modern);
+    expect(r.upHash).toBe(sha(r.up.src));
+    expect(r.downHash).toBe(sha(r.down.src));
+    const again = transfer(20 << 20, impair, 11, modern);
     expect(again.net.traceHash).toBe(r.net.traceHash);
   });
 });
