@@ -11,6 +11,7 @@ import { DEFAULT_PEER_MSS, MAX_WINDOW, SendBuffer } from './send.js';
 import { isAllowedTransition, type TcpState } from './state.js';
 import type { Endpoints, KeepAliveOptions, TcbOptions, TcpErrorCode, TcpEvent } from './tcb-types.js';
 import { Deadlines } from './timers.js';
+import { Scoreboard } from './sack.js';
 import { TokenBucket } from '../ip/rate-limit.js';
 
 /** RFC 5961 §7 ("an ACK throttling mechanism"): per connection, like Linux's per-socket limit. */
@@ -24,6 +25,7 @@ export type ResolvedTcbOptions = Required<Omit<TcbOptions, 'userTimeoutMs' | 'ke
 /** The statistics the Tcb shows as public fields (the Tcb passes itself). */
 export interface TcbCounters {
   retransmits: number;
+  bytesRetransmitted: number;
   bytesSent: number;
   bytesReceived: number;
 }
@@ -73,6 +75,9 @@ export class Conn {
   tsRecent = 0;
   tsRecentAt = 0;
   lastAckSent = 0;
+  /** What the peer SACKed above SND.UNA (RFC 6675 scoreboard), and the highest octet resent in this recovery. */
+  readonly scoreboard = new Scoreboard();
+  highRxt = 0;
   /** The start of the most recent out-of-order segment held (RFC 2018 §4: its block goes first). */
   lastHeldSeq = 0;
   /** The `now` of the current call into the TCB (handleSegment, handleTimeout, pollTransmit, user calls). */

@@ -40,6 +40,11 @@ export class ReceiveBuffer {
     return this.oooBytes;
   }
 
+  /** How many separate out-of-order blocks are held. */
+  get blockCount(): number {
+    return this.ooo.length;
+  }
+
   get hasOutOfOrder(): boolean {
     return this.ooo.length > 0;
   }
@@ -376,6 +381,8 @@ export function otherwiseArrives(c: Conn, now: number, seg: TcpSegment): void {
 function processAck(c: Conn, now: number, seg: TcpSegment): void {
   const ack = seg.ack;
   const outstanding = sub(c.sndMax, c.sndUna);
+  // RFC 2018 §5 / RFC 6675: record what the peer SACKed (only when SACK is in use on this connection).
+  const sacked = c.sackOk && seg.options.sack ? c.scoreboard.update(seg.options.sack, le(c.sndUna, ack) ? ack : c.sndUna, c.sndMax) : false;
   if (lt(c.sndUna, ack)) {
     // "If SND.UNA < SEG.ACK =< SND.NXT, then set SND.UNA <- SEG.ACK."
     // RFC 5681 §3.1: cwnd grows with the *data* acknowledged (bug fix: the ACK of our SYN counted
@@ -383,15 +390,16 @@ function processAck(c: Conn, now: number, seg: TcpSegment): void {
     // RFC 7323 §4.1 (RTTM): with timestamps, the echoed TSecr times the ACK, retransmission or not.
     const tsEcr = c.tsOk ? seg.options.timestamps?.tsEcr : undefined;
     const acked = ackedUpTo(c, now, ack, tsEcr);
+    c.scoreboard.advance(c.sndUna);
     onNewAck(c, now, ack, acked);
   } else if (
     ack === c.sndUna &&
-    seg.payload.length === 0 &&
-    !(seg.flags & (TCP_SYN | TCP_FIN)) &&
-    peerWindow(c, seg) === c.sndWnd &&
-    outstanding > 0
+    outstanding > 0 &&
+    (sacked ||
+      (seg.payload.length === 0 && !(seg.flags & (TCP_SYN | TCP_FIN)) && peerWindow(c, seg) === c.sndWnd))
   ) {
-    // RFC 5681 §2 (DUPLICATE ACKNOWLEDGMENT): no data, no SYN/FIN, same ACK and window, data outstanding.
+    // RFC 5681 §2 (DUPLICATE ACKNOWLEDGMENT): no data, no SYN/FIN, same ACK and window, data
+    // outstanding; RFC 6675 §2 (DupAck): or any segment whose SACK blocks report new octets.
     onDupAck(c, now);
   }
   // "If SND.UNA =< SEG.ACK =< SND.NXT, the send window should be updated. If (SND.WL1 < SEG.SEQ

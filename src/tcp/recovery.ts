@@ -53,6 +53,7 @@ export function onNewAck(c: Conn, now: number, ack: number, acked: number): void
     } else {
       // RFC 6582 §3.2 step 5 (partial acknowledgment): retransmit the first unacknowledged
       // segment, deflate the window; the timer was restarted in ackedUpTo.
+      if (c.scoreboard.size === 0) c.highRxt = c.sndUna; // NewReno: the new first segment is due
       c.fastRetransmitPending = true;
       c.cc.onPartialAck(now, acked);
     }
@@ -66,17 +67,23 @@ export function onNewAck(c: Conn, now: number, ack: number, acked: number): void
 export function onDupAck(c: Conn, now: number): void {
   if (c.inRecovery) {
     c.cc.onDupAckInRecovery(now);
+    // RFC 6675 §5 (C): with SACK, each ACK during recovery may send the next hole.
+    if (c.scoreboard.size > 0) c.fastRetransmitPending = true;
     return;
   }
   c.dupAcks++;
+  // RFC 6675 §5 / IsLost: with SACK, loss is also declared once DupThresh segments' worth of data
+  // above SND.UNA has been SACKed, however few duplicate ACKs carried it.
+  const sackLoss = c.scoreboard.sackedBytes >= 3 * c.segmentSize;
   // RFC 5681 §3.2 / RFC 6582 §3.2 step 2: on the third duplicate ACK, if the cumulative ACK covers
   // more than `recover` (so this is not a loss from before an earlier recovery), fast retransmit.
   // `recover` holds SND.MAX, one past RFC 6582's "highest sequence number transmitted", so "covers
   // more than recover" is SND.UNA >= recover (bug fix: `>` refused a fast retransmit for a loss
   // right after a recovery that ended with an ACK of exactly `recover`).
-  if (c.dupAcks === 3 && ge(c.sndUna, c.recover)) {
+  if ((c.dupAcks === 3 || sackLoss) && ge(c.sndUna, c.recover)) {
     c.inRecovery = true;
     c.recover = c.sndMax;
+    c.highRxt = c.sndUna;
     c.fastRetransmitPending = true;
     c.cc.onFastRetransmit(now, sub(c.sndMax, c.sndUna));
   }
@@ -113,6 +120,11 @@ export function onRetransmitTimeout(c: Conn, now: number): void {
     c.recover = c.sndMax;
     c.inRecovery = false;
     c.dupAcks = 0;
+    // RFC 2018 §8 warns that a receiver may renege on what it SACKed. Like Linux, keep the
+    // scoreboard for the first timeout (go-back skips SACKed ranges) and drop it on a second
+    // consecutive one, when the peer evidently does not hold what it reported.
+    if (c.retries > 1) c.scoreboard.clear();
+    c.highRxt = c.sndUna;
   }
   // Go back: everything from SND.UNA is sent again as the window allows.
   c.sndNxt = c.sndUna;

@@ -23,6 +23,7 @@ export function initSend(c: Conn, iss: number): void {
   c.sndNxt = c.iss;
   c.sndMax = c.iss;
   c.recover = c.iss;
+  c.highRxt = c.iss;
   c.dataStart = add(c.iss, 1);
   // RFC 7323 §5.4: the timestamp clock starts at a per-connection offset (the ISN is as good as any).
   c.tsOffset = c.iss;
@@ -104,15 +105,35 @@ export function nextSegment(c: Conn, now: number): TcpRepr | undefined {
 function nextDataSegment(c: Conn, now: number): TcpRepr | undefined {
   if (c.state === 'SYN-RECEIVED') return undefined; // no data or FIN before our SYN is acknowledged
   const dataEnd = add(c.dataStart, c.sendBuf.length);
-  const avail = Math.max(0, sub(dataEnd, c.sndNxt));
+  let avail = Math.max(0, sub(dataEnd, c.sndNxt));
   const finNext = c.finQueued && c.sndNxt === c.finSeq && avail === 0;
   if (avail === 0 && !finNext) return undefined;
 
+  let retransmitting = lt(c.sndNxt, c.sndMax);
+  if (retransmitting && c.scoreboard.size > 0) {
+    // Going back after a timeout: skip what the peer SACKed (RFC 6675 §5.1 keeps the scoreboard
+    // unless the receiver reneges — see onRetransmitTimeout).
+    const hole = c.scoreboard.nextHole(c.sndNxt, 0x7fffffff);
+    if (!hole) {
+      // Everything from here up to the highest SACKed octet is held by the peer.
+      const high = c.scoreboard.highest!;
+      if (lt(c.sndNxt, high)) c.sndNxt = lt(high, c.sndMax) ? high : c.sndMax;
+    } else if (lt(c.sndNxt, hole[0])) {
+      c.sndNxt = hole[0];
+    }
+    retransmitting = lt(c.sndNxt, c.sndMax);
+    avail = Math.max(0, sub(dataEnd, c.sndNxt));
+  }
   const wnd = Math.min(c.sndWnd, c.cc.cwnd);
   const usable = sub(add(c.sndUna, wnd), c.sndNxt);
-  const retransmitting = lt(c.sndNxt, c.sndMax);
-  const size = c.segmentSize;
+  // SACK blocks ride on data segments too (RFC 2018 §4), at the cost of payload room.
+  const size = c.segmentSize - sackRoom(c);
   let len = Math.min(size, avail, Math.max(0, usable));
+  if (retransmitting && c.scoreboard.size > 0) {
+    // Do not run into the next SACKed range.
+    const hole = c.scoreboard.nextHole(c.sndNxt, len);
+    if (hole) len = Math.min(len, sub(hole[1], hole[0]));
+  }
 
   if (avail > 0 && len === 0) {
     // Nothing fits: the persist timer covers a zero window (armed when the window closed).
@@ -147,7 +168,10 @@ function nextDataSegment(c: Conn, now: number): TcpRepr | undefined {
     c.rttSeq = add(seq, len);
     c.rttStart = now;
   }
-  if (retransmitting) c.counters.retransmits++;
+  if (retransmitting) {
+    c.counters.retransmits++;
+    c.counters.bytesRetransmitted += len;
+  }
   if (len > 0) c.swsOverride = false;
   c.sndNxt = add(c.sndNxt, consumed);
   if (gt(c.sndNxt, c.sndMax)) c.sndMax = c.sndNxt;
@@ -157,23 +181,39 @@ function nextDataSegment(c: Conn, now: number): TcpRepr | undefined {
   return segment(c, seq, flags, payload);
 }
 
-/** Fast retransmit / partial ACK: the first unacknowledged segment, SND.NXT untouched. */
+/**
+ * Fast retransmit / partial ACK: the first unacknowledged segment, SND.NXT untouched — or, with a
+ * SACK scoreboard, the next hole the peer is known to miss (RFC 6675 §5 NextSeg), so what it already
+ * holds is not sent again.
+ */
 function retransmitFirst(c: Conn, now: number): TcpRepr | undefined {
   const dataEnd = add(c.dataStart, c.sendBuf.length);
-  const avail = Math.max(0, sub(dataEnd, c.sndUna));
-  const len = Math.min(c.segmentSize, avail, Math.max(0, sub(c.sndMax, c.sndUna)));
+  let start = c.sndUna;
+  let maxLen = c.segmentSize;
+  if (c.scoreboard.size > 0) {
+    const from = lt(c.highRxt, c.sndUna) ? c.sndUna : c.highRxt;
+    const hole = c.scoreboard.nextHole(from, c.segmentSize);
+    if (!hole) return undefined; // every hole below the SACKed data was resent already
+    [start, maxLen] = [hole[0], sub(hole[1], hole[0])];
+  } else if (gt(c.highRxt, c.sndUna)) {
+    return undefined; // NewReno resends the first unacknowledged segment once per (partial) ACK
+  }
+  const avail = Math.max(0, sub(dataEnd, start));
+  const len = Math.min(maxLen, avail, Math.max(0, sub(c.sndMax, start)));
   let flags = TCP_ACK;
   let seqLen = len;
-  if (c.finQueued && add(c.sndUna, len) === c.finSeq && gt(c.sndMax, c.finSeq)) {
+  if (c.finQueued && add(start, len) === c.finSeq && gt(c.sndMax, c.finSeq)) {
     flags |= TCP_FIN;
     seqLen++;
   }
   if (seqLen === 0) return undefined;
   c.counters.retransmits++;
+  c.counters.bytesRetransmitted += len;
+  c.highRxt = add(start, seqLen);
   c.rttSeq = undefined; // Karn
   c.timers.rto = c.rtoDeadline(now);
-  const payload = len > 0 ? c.sendBuf.peek(sub(c.sndUna, c.dataStart), len) : undefined;
-  return segment(c, c.sndUna, flags, payload);
+  const payload = len > 0 ? c.sendBuf.peek(sub(start, c.dataStart), len) : undefined;
+  return segment(c, start, flags, payload);
 }
 
 /** Bookkeeping for every segment that carries an ACK: the pending ACK is satisfied. */
@@ -207,7 +247,7 @@ function synOptions(c: Conn, synAck: boolean, now: number): TcpOptions {
 /**
  * A segment from us: ports, SEQ, the ACK field (RCV.NXT when ACK is set), the window to advertise
  * (scaled after the SYN, RFC 7323 §2.3), timestamps on every non-RST segment once in use (RFC 7323
- * §3.2), and SACK blocks on pure ACKs while out-of-order data is held (RFC 2018 §4).
+ * §3.2), and SACK blocks on every ACK while out-of-order data is held (RFC 2018 §4).
  */
 export function segment(
   c: Conn,
@@ -223,7 +263,7 @@ export function segment(
     const wnd = advertise(c);
     window = flags & TCP_SYN ? Math.min(MAX_WINDOW, wnd) : Math.min(MAX_WINDOW, Math.floor(wnd / 2 ** c.rcvWscale));
     if (!synOpts && c.tsOk) options = { timestamps: { tsVal: c.tsNow(c.now), tsEcr: c.tsRecent } };
-    if (!synOpts && c.sackOk && !payload && withAck && c.recvBuf.hasOutOfOrder) {
+    if (!synOpts && c.sackOk && withAck && c.recvBuf.hasOutOfOrder) {
       options = { ...options, sack: sackBlocks(c, options?.timestamps ? 3 : 4) };
     }
   }
@@ -237,6 +277,12 @@ export function segment(
     ...(options ? { options } : {}),
     ...(payload ? { payload } : {}),
   };
+}
+
+/** Option bytes the SACK blocks of the next segment take (NOP NOP kind len + 8 per block). */
+function sackRoom(c: Conn): number {
+  if (!c.sackOk || !c.recvBuf.hasOutOfOrder) return 0;
+  return 4 + 8 * Math.min(c.recvBuf.blockCount, c.tsOk ? 3 : 4);
 }
 
 /**

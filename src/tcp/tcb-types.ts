@@ -90,6 +90,7 @@ export interface TcbInfo {
   rcvWnd: number;
   mss: number;
   retransmits: number;
+  bytesRetransmitted: number;
   bytesSent: number;
   bytesReceived: number;
 }

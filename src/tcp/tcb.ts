@@ -32,6 +32,7 @@ export class Tcb implements TcbCounters {
 
   // statistics
   retransmits = 0;
+  bytesRetransmitted = 0;
   bytesSent = 0;
   bytesReceived = 0;
 
@@ -215,6 +216,7 @@ export class Tcb implements TcbCounters {
       rcvWnd: Math.max(0, sub(this.c.rcvAdv, this.c.rcvNxt)),
       mss: this.c.sndMss,
       retransmits: this.retransmits,
+      bytesRetransmitted: this.bytesRetransmitted,
       bytesSent: this.bytesSent,
       bytesReceived: this.bytesReceived,
     };

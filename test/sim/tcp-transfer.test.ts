@@ -135,4 +135,18 @@ describe('two tunstack endpoints over a simulated link', () => {
     const again = transfer(20 << 20, impair, 11, modern);
     expect(again.net.traceHash).toBe(r.net.traceHash);
   });
+
+  it('retransmits_fewer_bytes_with_sack_than_without_under_1_percent_loss', () => {
+    const base = { windowScaling: true, timestamps: true, recvBufferSize: 1 << 20 };
+    const impair = { lossRate: 0.01 };
+    const withSack = transfer(8 << 20, impair, 21, { ...base, sack: true });
+    const without = transfer(8 << 20, impair, 21, { ...base, sack: false });
+    for (const r of [withSack, without]) {
+      expect(r.upHash).toBe(sha(r.up.src));
+      expect(r.downHash).toBe(sha(r.down.src));
+    }
+    const resent = (r: typeof withSack) => r.client.info().bytesRetransmitted + r.server.info().bytesRetransmitted;
+    expect(resent(withSack)).toBeGreaterThan(0);
+    expect(resent(withSack)).toBeLessThan(resent(without));
+  });
 });
