@@ -46,6 +46,9 @@ export interface EndpointCounters {
   timeWaitReused: number;
   /** Exceptions from a connection's processing (a tunstack bug): the connection was reset, the stack went on. */
   internalErrors: number;
+  /** Retransmitted segments and data octets of connections already gone (see retransmissionTotals). */
+  closedRetransmits: number;
+  closedBytesRetransmitted: number;
 }
 
 /** IANA's dynamic port range (RFC 6335 §6), as Linux's ip_local_port_range is not. */
@@ -96,6 +99,8 @@ export class TcpEndpoint {
     resetsSent: 0,
     timeWaitReused: 0,
     internalErrors: 0,
+    closedRetransmits: 0,
+    closedBytesRetransmitted: 0,
   };
   /** The last internal error's message, for diagnosis. */
   lastInternalError: string | undefined;
@@ -320,7 +325,22 @@ export class TcpEndpoint {
     }
   }
 
+  /** Retransmissions over the endpoint's life: connections gone plus those still in the table. */
+  retransmissionTotals(): { segments: number; bytes: number } {
+    let segments = this.counters.closedRetransmits;
+    let bytes = this.counters.closedBytesRetransmitted;
+    for (const t of this.table.values()) {
+      segments += t.retransmits;
+      bytes += t.bytesRetransmitted;
+    }
+    return { segments, bytes };
+  }
+
   private remove(tcb: Tcb): void {
+    if (this.table.get(tcb.remoteAddr, tcb.remotePort, tcb.localPort) === tcb) {
+      this.counters.closedRetransmits += tcb.retransmits;
+      this.counters.closedBytesRetransmitted += tcb.bytesRetransmitted;
+    }
     this.table.delete(tcb);
     const listener = this.parent.get(tcb);
     if (listener) {
