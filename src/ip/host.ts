@@ -63,6 +63,9 @@ export class Ipv4Host {
   private outHead = 0;
   private nextId = 1;
   private tcp: TcpLayer | undefined;
+  /** Segments were handed to TCP since its output was last collected. */
+  private tcpPending = false;
+  private tcpPendingNow = 0;
   private readonly reassembler: Reassembler;
 
   constructor(opts: Ipv4HostOptions) {
@@ -87,6 +90,7 @@ export class Ipv4Host {
 
   /** Collects what the TCP layer has to send (after input, timers or user calls) into the outbox. */
   flushTcp(now: number): void {
+    this.tcpPending = false;
     const tcp = this.tcp;
     if (!tcp) return;
     tcp.flush(now);
@@ -138,6 +142,7 @@ export class Ipv4Host {
 
   /** The next packet to transmit, or undefined when the outbox is empty. */
   pollTransmit(): Uint8Array | undefined {
+    if (this.tcpPending) this.flushTcp(this.tcpPendingNow);
     if (this.outHead >= this.outbox.length) {
       if (this.outHead > 0) {
         this.outbox = [];
@@ -218,7 +223,10 @@ export class Ipv4Host {
     this.counters.accepted.tcp++;
     const seg = parsed.value;
     if (this.tcp?.handleSegment(now, ip, seg)) {
-      this.flushTcp(now);
+      // Not flushed per segment: the TCP output of a whole batch is collected once (pollTransmit or
+      // the driver's flushTcp), so one ACK answers many segments (ACK coalescing, as with GRO).
+      this.tcpPending = true;
+      this.tcpPendingNow = now;
       return;
     }
     const rst = resetForClosedPort(seg);

@@ -171,3 +171,24 @@ describe.skipIf(!isRoot)('SACK under 2% loss of what tunstack sends (root)', () 
     expect(withSack.bytes).toBeLessThan(without.bytes);
   });
 });
+
+describe.skipIf(!isRoot)('large MTUs (root)', () => {
+  for (const mtu of [9000, 65520]) {
+    it(`moves_100_MiB_both_ways_byte_exact_at_mtu_${mtu}`, async () => {
+      const s = await startStack({ mtu });
+      try {
+        const down = await inNs(s.ns, 'sh', ['-c', `curl -sS --max-time 120 http://198.18.0.2/bytes/${MiB100} | sha256sum`], 150_000);
+        expect(down.stderr).toBe('');
+        expect(down.stdout.split(' ')[0]).toBe(sha256OfDeterministic(MiB100));
+        const up = await inNs(s.ns, 'sh', ['-c', `head -c ${MiB100} /dev/zero | curl -sS --max-time 120 --data-binary @- http://198.18.0.2/sink`], 150_000);
+        const zeros = createHash('sha256').update(Buffer.alloc(MiB100)).digest('hex');
+        expect(JSON.parse(up.stdout)).toEqual({ bytes: MiB100, sha256: zeros });
+        // The MSS announced follows the MTU (RFC 9293 §3.7.1): MTU - 40.
+        const table = s.running.stack.connectionTable();
+        for (const c of table) expect(c.mss).toBeLessThanOrEqual(mtu - 40);
+      } finally {
+        await stopStack(s);
+      }
+    });
+  }
+});
