@@ -3,6 +3,12 @@
 
 import { add, gt, le, lt, sub } from './seq.js';
 
+/**
+ * At most this many separate ranges are kept: SACK is advisory (RFC 2018 §5), so ignoring more costs
+ * only efficiency, while a peer SACKing thousands of one-octet islands cannot make every ACK O(n²).
+ */
+const MAX_RANGES = 64;
+
 export class Scoreboard {
   /** Sorted, disjoint [start, end) sequence ranges, all above SND.UNA. */
   private ranges: Array<[number, number]> = [];
@@ -35,6 +41,7 @@ export class Scoreboard {
       const l = lt(l0, sndUna) ? sndUna : l0;
       const r = gt(r0, sndMax) ? sndMax : r0;
       if (!lt(l, r) || le(r, sndUna)) continue;
+      if (this.ranges.length >= MAX_RANGES) break;
       changed = this.add(l, r) || changed;
     }
     return changed;

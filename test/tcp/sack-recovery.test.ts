@@ -27,6 +27,12 @@ describe('Scoreboard', () => {
     expect(sb.size).toBe(0);
   });
 
+  it('keeps_at_most_64_ranges_whatever_the_peer_reports', () => {
+    const sb = new Scoreboard();
+    for (let i = 0; i < 1000; i++) sb.update([[100 + 4 * i, 101 + 4 * i]], 100, 100_000);
+    expect(sb.size).toBe(64);
+  });
+
   it('works_across_sequence_wraparound', () => {
     const sb = new Scoreboard();
     const una = 0xffffff00;
