@@ -3,6 +3,7 @@
 // sockets and servers, transmits everything produced in one batch, and sleeps on a single timer
 // until the core's earliest deadline. createServer/connect give node:net-like objects.
 
+import { randomBytes, randomInt } from 'node:crypto';
 import { formatIpv4Addr, parseIpv4Addr } from '../wire/addr.js';
 import { describeIpv4Packet } from '../wire/describe.js';
 import { Ipv4Host } from '../ip/host.js';
@@ -67,6 +68,10 @@ export class Stack implements SocketDriver, ServerDriver {
     this.tcp = new TcpEndpoint({
       address: addr,
       mss: link.mtu - 40,
+      // Randomness comes from here, the I/O side: the RFC 6528 secret and the first ephemeral port
+      // (RFC 6056 §3.3.1 suggests a random start).
+      isnKey: randomBytes(16),
+      ephemeralStart: randomInt(49152, 65536),
       tcb: {
         windowScaling: true,
         timestamps: true,

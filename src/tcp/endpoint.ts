@@ -18,9 +18,12 @@ export interface TcpEndpointOptions {
   /** Defaults for every new connection (mss is filled in). */
   tcb?: Omit<TcbOptions, 'mss'>;
   isn?: IsnGenerator;
-  /** Secret for the default RFC 6528 ISN generator (16+ bytes); random when absent. */
+  /**
+   * Secret for the default RFC 6528 ISN generator (16+ bytes). The Stack passes random bytes; when
+   * absent the endpoint draws them itself (crypto.getRandomValues: not a clock, not I/O).
+   */
   isnKey?: Uint8Array;
-  /** First ephemeral port to try, for deterministic tests (default: random in the range). */
+  /** First ephemeral port to try (the Stack passes a random one; tests a fixed one). */
   ephemeralStart?: number;
 }
 
@@ -123,7 +126,7 @@ export class TcpEndpoint {
     this.tcbDefaults = opts.tcb ?? {};
     this.isn = opts.isn ?? rfc6528Isn(opts.isnKey ?? globalThis.crypto.getRandomValues(new Uint8Array(16)));
     this.nextEphemeral =
-      opts.ephemeralStart ?? EPHEMERAL_LOW + Math.floor(Math.random() * (EPHEMERAL_HIGH - EPHEMERAL_LOW + 1));
+      opts.ephemeralStart ?? EPHEMERAL_LOW + (globalThis.crypto.getRandomValues(new Uint16Array(1))[0]! % (EPHEMERAL_HIGH - EPHEMERAL_LOW + 1));
   }
 
   // ---------------------------------------------------------------------------- the application's side
