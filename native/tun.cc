@@ -18,9 +18,13 @@
 //     'uncaughtException'; env cleanup hooks run before a worker's loop is closed (an open uv handle
 //     at that point would abort the process).
 //
-// Offloads: IFF_VNET_HDR is accepted and set only when asked; the caller then sees (and must write)
-// a struct virtio_net_hdr before each packet. TUNSETOFFLOAD (TSO/GRO) is not configured yet: that is
-// the planned path to 64 KB reads and writes (see DESIGN.md "Performance notes").
+// Offloads: IFF_VNET_HDR is accepted and set only when asked; the caller then sees a struct
+// virtio_net_hdr before each packet it reads (include/uapi/linux/virtio_net.h). Its size is set with
+// TUNSETVNETHDRSZ (opts.vnetHdrSize, default 10 = sizeof(struct virtio_net_hdr)); setOffload(flags)
+// issues TUNSETOFFLOAD (TUN_F_CSUM, TUN_F_TSO4, ...), which lets the kernel hand us GSO super-packets
+// (up to 64 KB) and packets with only a partial TCP/UDP checksum. On transmit the caller either writes
+// the header itself or, with opts.prependVnetHdr, the addon writes an all-zero header (GSO_NONE, no
+// flags) in front of each packet with writev() — one write still injects exactly one packet.
 
 #include <napi.h>
 #include <uv.h>
@@ -45,11 +49,16 @@ namespace {
 // poll is level-triggered, so whatever is left is picked up on the next loop iteration.
 constexpr uint32_t kMaxBatch = 256;
 // Space offered to every read(): the largest IPv4 packet (65535) plus a virtio-net header (10 bytes,
-// 12 with TUNSETVNETHDRSZ), rounded up. tun truncates a packet that does not fit (drivers/net/tun.c,
+// up to kVnetHdrRoom with TUNSETVNETHDRSZ). tun truncates a packet that does not fit (drivers/net/tun.c,
 // tun_put_user copies min(len, iov_iter_count)).
-constexpr size_t kReadSpace = 65536 + 16;
+constexpr size_t kVnetHdrRoom = 32;
+constexpr size_t kReadSpace = 65536 + kVnetHdrRoom;
 // Scratch buffer: room for a full batch of 1500-byte packets plus one maximum-size read.
 constexpr size_t kScratchSize = 512 * 1024;
+// With IFF_VNET_HDR reads may be 64 KB super-packets: a larger scratch keeps batches useful.
+constexpr size_t kScratchSizeVnet = 2 * 1024 * 1024;
+// The largest virtio-net header we accept with TUNSETVNETHDRSZ (virtio_net_hdr_v1_hash is 20 bytes).
+constexpr int kMaxVnetHdrSize = static_cast<int>(kVnetHdrRoom);
 
 // The errno's symbolic name ("EPERM"); libuv knows most of them, EBADFD it does not.
 std::string ErrnoName(int e) {
@@ -98,6 +107,8 @@ class TunHandle : public Napi::ObjectWrap<TunHandle> {
                            InstanceAccessor<&TunHandle::GetPolling>("polling"),
                            InstanceAccessor<&TunHandle::GetVnetHdr>("vnetHdr"),
                            InstanceAccessor<&TunHandle::GetMultiQueue>("multiQueue"),
+                           InstanceAccessor<&TunHandle::GetVnetHdrSize>("vnetHdrSize"),
+                           InstanceMethod<&TunHandle::SetOffload>("setOffload"),
                            InstanceMethod<&TunHandle::SetMtu>("setMtu"),
                            InstanceMethod<&TunHandle::Start>("start"),
                            InstanceMethod<&TunHandle::Stop>("stop"),
@@ -115,6 +126,7 @@ class TunHandle : public Napi::ObjectWrap<TunHandle> {
   explicit TunHandle(const Napi::CallbackInfo& info) : Napi::ObjectWrap<TunHandle>(info) {
     Napi::Env env = info.Env();
     std::string requested;
+    bool setHdrSize = false;
     if (info.Length() > 0 && !info[0].IsUndefined() && !info[0].IsNull()) {
       if (!info[0].IsObject()) {
         Napi::TypeError::New(env, "tun.open(opts): opts must be an object").ThrowAsJavaScriptException();
@@ -138,6 +150,25 @@ class TunHandle : public Napi::ObjectWrap<TunHandle> {
       multiQueue_ = opts.Get("multiQueue").ToBoolean().Value();
       vnetHdr_ = opts.Get("vnetHdr").ToBoolean().Value();
       if (env.IsExceptionPending()) return;
+      Napi::Value hs = opts.Get("vnetHdrSize");
+      if (!hs.IsUndefined() && !hs.IsNull()) {
+        double d = hs.IsNumber() ? hs.As<Napi::Number>().DoubleValue() : -1;
+        // tun_set_vnet_hdr_sz (drivers/net/tun_vnet.h): EINVAL below sizeof(struct virtio_net_hdr).
+        if (!vnetHdr_ || !(d >= 10 && d <= kMaxVnetHdrSize) || d != static_cast<double>(static_cast<int>(d))) {
+          Napi::TypeError::New(env, "tun.open(opts): opts.vnetHdrSize must be an integer from 10 to " +
+                                        std::to_string(kMaxVnetHdrSize) + ", with opts.vnetHdr")
+              .ThrowAsJavaScriptException();
+          return;
+        }
+        vnetHdrSize_ = static_cast<int>(d);
+        setHdrSize = true;
+      }
+      prependVnetHdr_ = opts.Get("prependVnetHdr").ToBoolean().Value();
+      if (env.IsExceptionPending()) return;
+      if (prependVnetHdr_ && !vnetHdr_) {
+        Napi::TypeError::New(env, "tun.open(opts): opts.prependVnetHdr needs opts.vnetHdr").ThrowAsJavaScriptException();
+        return;
+      }
     }
 
     // tuntap.rst: "open /dev/net/tun"; O_NONBLOCK so reads return EAGAIN instead of blocking the loop.
@@ -181,6 +212,16 @@ class TunHandle : public Napi::ObjectWrap<TunHandle> {
       return;
     }
     name_.assign(ifr.ifr_name, strnlen(ifr.ifr_name, IFNAMSIZ));
+    if (setHdrSize) {
+      int sz = vnetHdrSize_;
+      if (::ioctl(fd, TUNSETVNETHDRSZ, &sz) < 0) {
+        int e = errno;
+        ::close(fd);
+        ThrowSys(env, std::string("setting the virtio-net header size failed: ") + strerror(e), ErrnoName(e), e,
+                 "ioctl(TUNSETVNETHDRSZ)");
+        return;
+      }
+    }
 
     uv_loop_t* loop = nullptr;
     if (napi_get_uv_event_loop(env, &loop) != napi_ok || loop == nullptr) {
@@ -219,6 +260,38 @@ class TunHandle : public Napi::ObjectWrap<TunHandle> {
   Napi::Value GetVnetHdr(const Napi::CallbackInfo& info) { return Napi::Boolean::New(info.Env(), vnetHdr_); }
   Napi::Value GetMultiQueue(const Napi::CallbackInfo& info) {
     return Napi::Boolean::New(info.Env(), multiQueue_);
+  }
+
+  Napi::Value GetVnetHdrSize(const Napi::CallbackInfo& info) {
+    return Napi::Number::New(info.Env(), vnetHdr_ ? vnetHdrSize_ : 0);
+  }
+
+  // ---- setOffload(flags) ---------------------------------------------------------------------------
+  // TUNSETOFFLOAD (drivers/net/tun.c, set_offload): flags are TUN_F_CSUM | TUN_F_TSO4 | ...; the kernel
+  // rejects flags it does not know with EINVAL. TSO flags without TUN_F_CSUM are ignored by the kernel.
+  // Only meaningful with IFF_VNET_HDR (without it the reader could not see GSO or partial checksums).
+  Napi::Value SetOffload(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (!CheckOpen(env, "setOffload")) return env.Undefined();
+    if (info.Length() < 1 || !info[0].IsNumber()) {
+      Napi::TypeError::New(env, "setOffload(flags): flags must be a number").ThrowAsJavaScriptException();
+      return env.Undefined();
+    }
+    double d = info[0].As<Napi::Number>().DoubleValue();
+    if (!(d >= 0 && d <= 0xffffffff) || d != static_cast<double>(static_cast<uint32_t>(d))) {
+      Napi::RangeError::New(env, "setOffload(flags): flags must be a 32-bit unsigned integer").ThrowAsJavaScriptException();
+      return env.Undefined();
+    }
+    if (!vnetHdr_ && d != 0) {
+      ThrowSys(env, "setOffload: offloads need a device opened with vnetHdr", "EINVAL", EINVAL, "ioctl(TUNSETOFFLOAD)");
+      return env.Undefined();
+    }
+    unsigned long flags = static_cast<unsigned long>(d);
+    if (::ioctl(fd_, TUNSETOFFLOAD, flags) < 0) {
+      int e = errno;
+      ThrowSys(env, std::string("setting TUN offloads failed: ") + strerror(e), ErrnoName(e), e, "ioctl(TUNSETOFFLOAD)");
+    }
+    return env.Undefined();
   }
 
   bool CheckOpen(Napi::Env env, const char* what) {
@@ -305,7 +378,7 @@ class TunHandle : public Napi::ObjectWrap<TunHandle> {
       Napi::ObjectWrap<TunHandle>::Ref();
       asyncContext_ = std::make_unique<Napi::AsyncContext>(env, "TunRead", Value());
     }
-    if (scratch_.empty()) scratch_.resize(kScratchSize);
+    if (scratch_.empty()) scratch_.resize(vnetHdr_ ? kScratchSizeVnet : kScratchSize);
     return env.Undefined();
   }
 
@@ -445,10 +518,24 @@ class TunHandle : public Napi::ObjectWrap<TunHandle> {
   // iovecs into ONE packet) and a TUN fd is not a socket, so there is no sendmmsg. A failed write is
   // a drop, never a throw: EAGAIN/ENOBUFS (queue full), EIO (device down: tun_get_user), EINVAL
   // (malformed or too short), EFAULT, ... all count in writeErrors.
+  // With prependVnetHdr, a zeroed header goes in front through writev (tun_get_user reads the header
+  // and the packet from one iov_iter, so the iovecs form ONE packet). bytesWritten counts packet bytes.
   bool WriteOne(const uint8_t* p, size_t len) {
     for (;;) {
-      ssize_t n = ::write(fd_, p, len);
-      if (n >= 0 && static_cast<size_t>(n) == len) {
+      ssize_t n;
+      size_t want = len;
+      if (prependVnetHdr_) {
+        struct iovec v[2];
+        v[0].iov_base = zeroHdr_;
+        v[0].iov_len = static_cast<size_t>(vnetHdrSize_);
+        v[1].iov_base = const_cast<uint8_t*>(p);
+        v[1].iov_len = len;
+        want += static_cast<size_t>(vnetHdrSize_);
+        n = ::writev(fd_, v, 2);
+      } else {
+        n = ::write(fd_, p, len);
+      }
+      if (n >= 0 && static_cast<size_t>(n) == want) {
         packetsWritten_++;
         bytesWritten_ += len;
         return true;
@@ -570,6 +657,9 @@ class TunHandle : public Napi::ObjectWrap<TunHandle> {
   std::string name_;
   bool multiQueue_ = false;
   bool vnetHdr_ = false;
+  bool prependVnetHdr_ = false;
+  int vnetHdrSize_ = 10;  // the kernel's default, sizeof(struct virtio_net_hdr)
+  uint8_t zeroHdr_[kMaxVnetHdrSize] = {};
   uv_poll_t* poll_ = nullptr;  // heap-allocated; freed by uv_close's callback
   bool polling_ = false;
   bool hookAdded_ = false;
@@ -606,6 +696,14 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("open", Napi::Function::New(env, Open, "open"));
   exports.Set("maxBatch", Napi::Number::New(env, kMaxBatch));
   exports.Set("readSpace", Napi::Number::New(env, static_cast<double>(kReadSpace)));
+  // include/uapi/linux/if_tun.h offload flags for setOffload.
+  Napi::Object off = Napi::Object::New(env);
+  off.Set("TUN_F_CSUM", Napi::Number::New(env, TUN_F_CSUM));
+  off.Set("TUN_F_TSO4", Napi::Number::New(env, TUN_F_TSO4));
+  off.Set("TUN_F_TSO6", Napi::Number::New(env, TUN_F_TSO6));
+  off.Set("TUN_F_TSO_ECN", Napi::Number::New(env, TUN_F_TSO_ECN));
+  off.Set("TUN_F_UFO", Napi::Number::New(env, TUN_F_UFO));
+  exports.Set("offloadFlags", off);
   return exports;
 }
 

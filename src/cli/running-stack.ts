@@ -27,6 +27,8 @@ export interface RunningStackOptions {
   httpRoot?: string;
   /** Defaults for every TCP connection. */
   tcp?: Omit<TcbOptions, 'mss'>;
+  /** Open the TUN with IFF_VNET_HDR and TSO/checksum offloads (receive-side GRO for now). */
+  offload?: boolean;
   /**
    * Impair the packets tunstack receives (loss, delay, reordering), exactly as `tc qdisc add dev TUN
    * root netem …` on the kernel side's device would; `impairOut` does the same to what tunstack sends.
@@ -51,7 +53,7 @@ export class RunningStack {
   }
 
   static async start(opts: RunningStackOptions): Promise<RunningStack> {
-    const tun = await TunLink.open({ name: opts.tun, mtu: opts.mtu, netns: opts.netns, peer: opts.peer });
+    const tun = await TunLink.open({ name: opts.tun, mtu: opts.mtu, netns: opts.netns, peer: opts.peer, offload: opts.offload ?? false });
     try {
       let link: Link = tun;
       let tap: PcapTap | undefined;

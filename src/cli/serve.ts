@@ -25,6 +25,8 @@ Options:
   --pcap FILE      write every packet to FILE as pcapng (open it with wireshark or tshark -r FILE)
   --http PORT      HTTP port                                    (default 80; 0 turns HTTP off)
   --root DIR       serve the files in DIR at /                  (default: a built-in page)
+  --offload        open the TUN with IFF_VNET_HDR and TUNSETOFFLOAD (CSUM, TSO4): the kernel hands
+                   over GRO-coalesced segments of up to 64 KB (receive side; sends are per segment)
   --impair SPEC    impair the packets the kernel sends to tunstack, as netem on the kernel side's
                    device would: loss=2%,delay=5ms,reorder=10% (that share skips the delay),duplicate=1%;
                    seeded, so runs repeat (for kernels without sch_netem)
@@ -47,6 +49,7 @@ export async function serve(argv: string[]): Promise<number> {
         ...STACK_FLAGS,
         http: { type: 'string' },
         impair: { type: 'string' },
+        offload: { type: 'boolean', default: false },
         'impair-out': { type: 'string' },
         root: { type: 'string' },
       },
@@ -71,6 +74,7 @@ export async function serve(argv: string[]): Promise<number> {
     pcap: values.pcap,
     trace,
     tracePackets: values.trace,
+    offload: values.offload,
     ...(impair ? { impair } : {}),
     ...(impairOut ? { impairOut } : {}),
     ...(httpPort > 0 ? { httpPort } : {}),

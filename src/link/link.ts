@@ -10,7 +10,10 @@ export type BatchReceiver = (packets: readonly Uint8Array[]) => void;
 export interface Link {
   /** Device or link name, for messages and capture metadata. */
   readonly name: string;
-  /** Largest IPv4 packet (header included) the link carries. */
+  /**
+   * Largest IPv4 packet (header included) the link sends. Received packets may be larger: with TUN
+   * offloads the kernel hands over GRO-coalesced TCP segments of up to 64 KB (see virtio-net.ts).
+   */
   readonly mtu: number;
   /** Sets the one receiver of inbound batches (replacing any earlier one). */
   setReceiver(receiver: BatchReceiver): void;

@@ -5,6 +5,7 @@ import { parseCidr } from '../wire/addr.js';
 import type { BatchReceiver, Link } from './link.js';
 import { createNetns, deleteNetns, deleteNetnsSync, netnsExists, run } from './netns.js';
 import { loadTunAddon, type TunError, type TunHandle, type TunStats } from './tun-native.js';
+import { decodeVirtioFrame, newVirtioRxCounters, VIRTIO_NET_HDR_LEN, type VirtioRxCounters } from './virtio-net.js';
 
 export interface TunLinkOptions {
   /** Requested device name; default: kernel-chosen `tun%d`. */
@@ -22,6 +23,27 @@ export interface TunLinkOptions {
   disableIpv6?: boolean;
   /** The device stopped delivering packets (e.g. it was deleted). Default: an 'uncaughtException'. */
   onError?: (error: TunError) => void;
+  /**
+   * Opt-in offloads (default false): the device is opened with IFF_VNET_HDR, TUNSETVNETHDRSZ 10 and
+   * TUNSETOFFLOAD TUN_F_CSUM | TUN_F_TSO4, so the kernel may hand over TCP super-packets of up to 64 KB
+   * (GSO, larger than `mtu`) and partial checksums. The link strips the header, finishes the checksums
+   * and passes plain IPv4 packets up; it sends plain packets with a zero header (no GSO).
+   */
+  offload?: boolean;
+}
+
+/** TunLink's counters: the addon's, plus the offload path's (all 0 without `offload`). */
+export interface TunLinkStats extends TunStats {
+  /** Received packets that were GSO super-packets. */
+  gsoPacketsReceived: number;
+  /** The MSS-sized segments those super-packets stood for. */
+  gsoSegmentsReceived: number;
+  /** Partial (NEEDS_CSUM) TCP/UDP checksums completed on receive. */
+  checksumsCompleted: number;
+  /** GSO super-packets whose IPv4 total length had to be rewritten (BIG TCP's 0). */
+  ipLengthsFixed: number;
+  /** Received frames dropped for a malformed or unsupported virtio-net header. */
+  offloadMalformed: number;
 }
 
 export const DEFAULT_PEER = '198.18.0.1/24';
@@ -40,6 +62,8 @@ export class TunLink implements Link {
   #receiver: BatchReceiver | undefined;
   #closing: Promise<void> | undefined;
   #closedSync = false;
+  readonly #offload: boolean;
+  readonly #rx: VirtioRxCounters = newVirtioRxCounters();
 
   private constructor(
     handle: TunHandle,
@@ -47,7 +71,9 @@ export class TunLink implements Link {
     netns: string | undefined,
     createdNetns: boolean,
     onError: ((error: TunError) => void) | undefined,
+    offload: boolean,
   ) {
+    this.#offload = offload;
     this.#handle = handle;
     this.#name = handle.name;
     this.#mtu = mtu;
@@ -70,9 +96,17 @@ export class TunLink implements Link {
     const ns = opts.netns;
     const addon = loadTunAddon();
 
-    const handle = addon.open(opts.name === undefined ? {} : { name: opts.name });
+    const offload = opts.offload ?? false;
+    const flags = addon.offloadFlags;
+    if (offload && flags === undefined) throw new Error("TunLink: offload needs a newer native addon: rebuild it with `npm run build:native`");
+    const handle = addon.open({
+      ...(opts.name === undefined ? {} : { name: opts.name }),
+      ...(offload ? { vnetHdr: true, vnetHdrSize: VIRTIO_NET_HDR_LEN, prependVnetHdr: true } : {}),
+    });
     let createdNetns = false;
     try {
+      // Before the device comes up: TSO4 needs CSUM (drivers/net/tun.c set_offload ignores it otherwise).
+      if (offload && flags !== undefined) handle.setOffload(flags.TUN_F_CSUM | flags.TUN_F_TSO4);
       const dev = handle.name;
       // Must precede the move: the ioctl socket lives in this process's namespace (see tun.cc, setMtu).
       handle.setMtu(mtu);
@@ -92,7 +126,7 @@ export class TunLink implements Link {
       // overflow (tail drops, retransmissions) as soon as a peer's window exceeds ~700 KB.
       await ip(['link', 'set', dev, 'txqueuelen', String(TX_QUEUE_LEN)]);
       await ip(['link', 'set', dev, 'up']);
-      return new TunLink(handle, mtu, ns, createdNetns, opts.onError);
+      return new TunLink(handle, mtu, ns, createdNetns, opts.onError, offload);
     } catch (e) {
       handle.close(); // first: the kernel deletes the device with its last fd, before we touch the namespace
       if (createdNetns && ns !== undefined) {
@@ -128,16 +162,44 @@ export class TunLink implements Link {
     return this.#handle.closed;
   }
 
-  stats(): TunStats {
-    return this.#handle.stats();
+  /** Whether the device was opened with offloads (IFF_VNET_HDR + TUNSETOFFLOAD). */
+  get offload(): boolean {
+    return this.#offload;
+  }
+
+  stats(): TunLinkStats {
+    const rx = this.#rx;
+    return {
+      ...this.#handle.stats(),
+      gsoPacketsReceived: rx.gsoPackets,
+      gsoSegmentsReceived: rx.gsoSegments,
+      checksumsCompleted: rx.checksumsCompleted,
+      ipLengthsFixed: rx.ipLengthsFixed,
+      offloadMalformed: rx.malformed,
+    };
   }
 
   /** Installs the receiver and starts reading (reading starts with the first receiver). */
   setReceiver(receiver: BatchReceiver): void {
     this.#receiver = receiver;
     if (this.#handle.closed || this.#handle.polling) return;
+    const offload = this.#offload;
+    const rx = this.#rx;
     this.#handle.start(
       (buffer, lengths, count) => {
+        if (offload) {
+          // Strip each frame's virtio-net header (views, no copies) and finish partial checksums in place.
+          const packets: Uint8Array[] = [];
+          let off = buffer.byteOffset;
+          for (let i = 0; i < count; i++) {
+            const len = lengths[i] as number;
+            const pkt = decodeVirtioFrame(new Uint8Array(buffer.buffer, off, len), rx, VIRTIO_NET_HDR_LEN);
+            if (pkt !== undefined) packets.push(pkt);
+            off += len;
+          }
+          if (packets.length > 0) this.#receiver?.(packets);
+          return;
+        }
         // Views over the batch buffer (no copies): valid as long as anyone holds them, since each batch is a fresh Buffer.
         const packets = new Array<Uint8Array>(count);
         let off = buffer.byteOffset;
@@ -152,7 +214,7 @@ export class TunLink implements Link {
     );
   }
 
-  /** Writes the batch (one write() per packet); refused packets are counted in stats().writeErrors. After close(), a no-op. */
+  /** Writes the batch (one write() per packet; with offload the addon prepends a zero virtio-net header via writev); refused packets are counted in stats().writeErrors. After close(), a no-op. */
   send(packets: readonly Uint8Array[]): void {
     if (packets.length === 0 || this.#handle.closed) return;
     this.#handle.writeBatch(packets);

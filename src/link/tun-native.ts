@@ -13,10 +13,26 @@ export interface TunOpenOptions {
   /** IFF_MULTI_QUEUE: several fds (queues) may attach to the same name (tuntap.rst §3.3). */
   multiQueue?: boolean;
   /**
-   * IFF_VNET_HDR: each packet read or written is preceded by a struct virtio_net_hdr. No offloads
-   * (TUNSETOFFLOAD) are configured yet, so this only changes the framing.
+   * IFF_VNET_HDR: each packet read or written is preceded by a struct virtio_net_hdr. Offloads
+   * (TUNSETOFFLOAD) are off until `setOffload` is called, so by itself this only changes the framing.
    */
   vnetHdr?: boolean;
+  /** TUNSETVNETHDRSZ: the header size (10–32; the kernel's default is 10). Needs `vnetHdr`. */
+  vnetHdrSize?: number;
+  /**
+   * With `vnetHdr`: write()/writeBatch() put an all-zero header (GSO_NONE, no flags) of `vnetHdrSize`
+   * bytes in front of each packet themselves (writev, no copy), so callers pass plain packets.
+   */
+  prependVnetHdr?: boolean;
+}
+
+/** TUNSETOFFLOAD flags (include/uapi/linux/if_tun.h). */
+export interface TunOffloadFlags {
+  readonly TUN_F_CSUM: number;
+  readonly TUN_F_TSO4: number;
+  readonly TUN_F_TSO6: number;
+  readonly TUN_F_TSO_ECN: number;
+  readonly TUN_F_UFO: number;
 }
 
 /** Counters kept by the addon since the handle was opened. */
@@ -61,6 +77,13 @@ export interface TunHandle {
   readonly polling: boolean;
   readonly vnetHdr: boolean;
   readonly multiQueue: boolean;
+  /** The virtio-net header size in front of each packet (0 without vnetHdr). */
+  readonly vnetHdrSize: number;
+  /**
+   * TUNSETOFFLOAD with TUN_F_* flags (0 turns offloads off). Needs a handle opened with vnetHdr;
+   * throws a TunError (EINVAL for flags the kernel does not know).
+   */
+  setOffload(flags: number): void;
   /**
    * SIOCSIFMTU through an AF_INET socket of the CALLER's network namespace: call it before moving
    * the device into another namespace.
@@ -92,6 +115,8 @@ export interface TunAddon {
   readonly maxBatch: number;
   /** Bytes offered to every read() (≥ 65535 + the virtio-net header). */
   readonly readSpace: number;
+  /** TUNSETOFFLOAD flag values (absent in an addon built before offloads existed). */
+  readonly offloadFlags?: TunOffloadFlags;
 }
 
 export const ADDON_MISSING_MESSAGE = "tunstack's native addon is not built: run `npm install` (or `npm run build:native`)";
