@@ -520,13 +520,14 @@ class TunHandle : public Napi::ObjectWrap<TunHandle> {
   // (malformed or too short), EFAULT, ... all count in writeErrors.
   // With prependVnetHdr, a zeroed header goes in front through writev (tun_get_user reads the header
   // and the packet from one iov_iter, so the iovecs form ONE packet). bytesWritten counts packet bytes.
-  bool WriteOne(const uint8_t* p, size_t len) {
+  bool WriteOne(const uint8_t* p, size_t len, const uint8_t* hdr = nullptr) {
     for (;;) {
       ssize_t n;
       size_t want = len;
       if (prependVnetHdr_) {
         struct iovec v[2];
-        v[0].iov_base = zeroHdr_;
+        // A caller-supplied virtio_net_hdr (GSO/TSO: gso_type, gso_size, NEEDS_CSUM) or zeros.
+        v[0].iov_base = hdr != nullptr ? const_cast<uint8_t*>(hdr) : zeroHdr_;
         v[0].iov_len = static_cast<size_t>(vnetHdrSize_);
         v[1].iov_base = const_cast<uint8_t*>(p);
         v[1].iov_len = len;
@@ -599,9 +600,25 @@ class TunHandle : public Napi::ObjectWrap<TunHandle> {
       iov_[i].iov_base = const_cast<uint8_t*>(data);
       iov_[i].iov_len = len;
     }
+    // Optional second argument (with prependVnetHdr): an array whose element i, when a Uint8Array of
+    // the header size, replaces the zero header of packet i (send-side GSO, virtio_net.h).
+    hdrs_.assign(n, nullptr);
+    if (info.Length() >= 2 && info[1].IsArray() && prependVnetHdr_) {
+      napi_value harr = info[1];
+      uint32_t hn = 0;
+      napi_get_array_length(env, harr, &hn);
+      for (uint32_t i = 0; i < hn && i < n; i++) {
+        napi_value el;
+        const uint8_t* data = nullptr;
+        size_t len = 0;
+        if (napi_get_element(env, harr, i, &el) != napi_ok) continue;
+        if (TypedArrayBytes(env, el, &data, &len) && len == static_cast<size_t>(vnetHdrSize_)) hdrs_[i] = data;
+      }
+      if (env.IsExceptionPending()) return env.Undefined();
+    }
     uint32_t written = 0;
     for (uint32_t i = 0; i < n; i++) {
-      if (WriteOne(static_cast<const uint8_t*>(iov_[i].iov_base), iov_[i].iov_len)) written++;
+      if (WriteOne(static_cast<const uint8_t*>(iov_[i].iov_base), iov_[i].iov_len, hdrs_[i])) written++;
     }
     return Napi::Number::New(env, written);
   }
@@ -672,6 +689,7 @@ class TunHandle : public Napi::ObjectWrap<TunHandle> {
   std::vector<uint8_t> scratch_;  // allocated on first start()
   uint32_t lengths_[kMaxBatch];
   std::vector<struct iovec> iov_;  // writeBatch's validated views, reused
+  std::vector<const uint8_t*> hdrs_;  // writeBatch's per-packet virtio headers (nullptr: zeros)
   uint64_t packetsRead_ = 0, bytesRead_ = 0, batches_ = 0, readErrors_ = 0;
   uint64_t packetsWritten_ = 0, bytesWritten_ = 0, writeErrors_ = 0;
 };

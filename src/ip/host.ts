@@ -60,6 +60,8 @@ export class Ipv4Host {
   private readonly ttl: number;
   private readonly icmpLimiter: TokenBucket;
   private outbox: Uint8Array[] = [];
+  /** outboxGso[i] > 0: outbox[i] is a TCP super-segment for the link to cut (TSO). */
+  private outboxGso: number[] = [];
   private outHead = 0;
   private nextId = 1;
   private tcp: TcpLayer | undefined;
@@ -146,14 +148,19 @@ export class Ipv4Host {
     if (this.outHead >= this.outbox.length) {
       if (this.outHead > 0) {
         this.outbox = [];
+        this.outboxGso = [];
         this.outHead = 0;
       }
       return undefined;
     }
     const p = this.outbox[this.outHead];
+    this.lastGso = this.outboxGso[this.outHead]!;
     this.outbox[this.outHead++] = EMPTY;
     return p;
   }
+
+  /** The TSO segment size of the packet pollTransmit returned last (0: an ordinary packet). */
+  lastGso = 0;
 
   /** The earliest deadline (ms) at which handleTimeout must run, or undefined. */
   pollTimeout(): number | undefined {
@@ -187,7 +194,9 @@ export class Ipv4Host {
     const len = tcpLen(repr);
     const pkt = this.newPacket(IPPROTO_TCP, dst, len);
     emitTcp(repr, this.address, dst, pkt, IPV4_HEADER_LEN);
-    this.queue(pkt);
+    // A TSO super-segment is larger than the MTU on purpose: the link cuts it, we never fragment it.
+    if (repr.gsoSize && pkt.length > this.mtu) this.queue(pkt, repr.gsoSize);
+    else this.queue(pkt);
   }
 
   private handleIcmp(ip: Ipv4Header): void {
@@ -269,8 +278,8 @@ export class Ipv4Host {
     return pkt;
   }
 
-  private queue(pkt: Uint8Array): void {
-    if (pkt.length > this.mtu) {
+  private queue(pkt: Uint8Array, gso = 0): void {
+    if (pkt.length > this.mtu && gso === 0) {
       // Only an echo reply to a reassembled request can be this large (RFC 1122 §3.2.2.6: the
       // reply carries all the data), and it goes out in fragments (RFC 791 §3.2).
       for (const frag of fragmentPacket(pkt, this.mtu)) {
@@ -282,6 +291,7 @@ export class Ipv4Host {
     this.counters.txPackets++;
     this.counters.txBytes += pkt.length;
     this.outbox.push(pkt);
+    this.outboxGso.push(gso);
   }
 
   private drop(reason: DropReason): void {

@@ -80,7 +80,20 @@ export class FaultLink implements Link {
     this.receiver = receiver;
   }
 
-  send(packets: readonly Uint8Array[]): void {
+  get tsoMaxSize(): number | undefined {
+    return this.inner.tsoMaxSize;
+  }
+
+  send(packets: readonly Uint8Array[], gso?: readonly number[]): void {
+    if (gso && gso.some((g) => g > 0)) {
+      // Keep each super-segment's GSO size with it through the impairments.
+      const sizes = new Map<Uint8Array, number>();
+      packets.forEach((p, i) => sizes.set(p, gso[i] ?? 0));
+      this.pass(packets, this.opts.outbound, (batch, origins) =>
+        this.inner.send(batch, batch.map((_, i) => sizes.get(origins[i]!) ?? 0)),
+      );
+      return;
+    }
     this.pass(packets, this.opts.outbound, (batch) => this.inner.send(batch));
   }
 
@@ -91,14 +104,20 @@ export class FaultLink implements Link {
     await this.inner.close();
   }
 
-  private pass(packets: readonly Uint8Array[], imp: Impairment | undefined, deliver: (batch: Uint8Array[]) => void): void {
+  private pass(
+    packets: readonly Uint8Array[],
+    imp: Impairment | undefined,
+    deliver: (batch: Uint8Array[], origins: Uint8Array[]) => void,
+  ): void {
     if (this.closed) return;
     if (!imp) {
-      deliver(packets as Uint8Array[]);
+      deliver(packets as Uint8Array[], packets as Uint8Array[]);
       return;
     }
     const now: Uint8Array[] = [];
     const later: Uint8Array[] = [];
+    const nowFrom: Uint8Array[] = [];
+    const laterFrom: Uint8Array[] = [];
     for (const p of packets) {
       if (imp.loss && this.rng() < imp.loss) {
         this.counters.dropped++;
@@ -109,18 +128,20 @@ export class FaultLink implements Link {
       for (let i = 0; i < copies; i++) {
         if (imp.delayMs && !(imp.reorder && this.rng() < imp.reorder)) {
           later.push(p.slice()); // the receiver's views are only valid during this call
+          laterFrom.push(p);
           this.counters.delayed++;
         } else {
           if (imp.delayMs) this.counters.reordered++;
           now.push(p);
+          nowFrom.push(p);
         }
       }
     }
-    if (now.length > 0) deliver(now);
+    if (now.length > 0) deliver(now, nowFrom);
     if (later.length > 0) {
       const t = setTimeout(() => {
         this.timers.delete(t);
-        if (!this.closed) deliver(later);
+        if (!this.closed) deliver(later, laterFrom);
       }, imp.delayMs);
       this.timers.add(t);
     }

@@ -20,8 +20,12 @@ export interface Link {
   /**
    * Transmits a batch. The link is done with the buffers when send returns (it wrote or copied
    * them), so the caller may reuse them. Packets the link cannot deliver are counted, not thrown.
+   * `gso[i] > 0` marks packet i as a TCP super-segment to be cut into segments of that many data
+   * octets (only sent to links with `tsoMaxSize`).
    */
-  send(packets: readonly Uint8Array[]): void;
+  send(packets: readonly Uint8Array[], gso?: readonly number[]): void;
+  /** Largest TCP super-segment (IPv4 packet bytes) the link can have segmented for it (TSO); absent: none. */
+  readonly tsoMaxSize?: number;
   /** Releases the link (and whatever it created). Idempotent. */
   close(): Promise<void>;
 }

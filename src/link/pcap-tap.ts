@@ -276,9 +276,13 @@ export class PcapTap implements Link {
     });
   }
 
-  send(packets: readonly Uint8Array[]): void {
+  get tsoMaxSize(): number | undefined {
+    return this.inner.tsoMaxSize;
+  }
+
+  send(packets: readonly Uint8Array[], gso?: readonly number[]): void {
     this.record(packets, 'outbound');
-    this.inner.send(packets);
+    this.inner.send(packets, gso);
   }
 
   /** Writes a Decryption Secrets Block (TLS key log lines) now, before the packets that need it. */

@@ -5,7 +5,7 @@ import { parseCidr } from '../wire/addr.js';
 import type { BatchReceiver, Link } from './link.js';
 import { createNetns, deleteNetns, deleteNetnsSync, netnsExists, run } from './netns.js';
 import { loadTunAddon, type TunError, type TunHandle, type TunStats } from './tun-native.js';
-import { decodeVirtioFrame, newVirtioRxCounters, VIRTIO_NET_HDR_LEN, type VirtioRxCounters } from './virtio-net.js';
+import { decodeVirtioFrame, newVirtioRxCounters, prepareTcpGso, VIRTIO_NET_HDR_LEN, type VirtioRxCounters } from './virtio-net.js';
 
 export interface TunLinkOptions {
   /** Requested device name; default: kernel-chosen `tun%d`. */
@@ -215,9 +215,28 @@ export class TunLink implements Link {
   }
 
   /** Writes the batch (one write() per packet; with offload the addon prepends a zero virtio-net header via writev); refused packets are counted in stats().writeErrors. After close(), a no-op. */
-  send(packets: readonly Uint8Array[]): void {
+  /** With offloads the kernel cuts TCP super-segments of up to 64 KB (TSO over virtio_net_hdr). */
+  get tsoMaxSize(): number | undefined {
+    return this.offload ? 0xffff : undefined;
+  }
+
+  send(packets: readonly Uint8Array[], gso?: readonly number[]): void {
     if (packets.length === 0 || this.#handle.closed) return;
-    this.#handle.writeBatch(packets);
+    if (!gso || !this.offload) {
+      this.#handle.writeBatch(packets);
+      return;
+    }
+    const headers: Array<Uint8Array | undefined> = [];
+    for (let i = 0; i < packets.length; i++) {
+      const g = gso[i] ?? 0;
+      if (g > 0) {
+        const hdr = new Uint8Array(VIRTIO_NET_HDR_LEN);
+        headers.push(prepareTcpGso(packets[i]!, g, hdr) ? hdr : undefined);
+      } else {
+        headers.push(undefined);
+      }
+    }
+    this.#handle.writeBatch(packets, headers);
   }
 
   /** Lets the process exit while the link is open (like net.Socket#unref). */

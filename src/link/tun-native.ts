@@ -102,7 +102,8 @@ export interface TunHandle {
   /** Writes one packet; false if the kernel refused it (counted in writeErrors). */
   write(packet: Uint8Array): boolean;
   /** Writes each packet with one write(); returns how many were accepted. Throws TypeError (before writing anything) on a non-Uint8Array element. */
-  writeBatch(packets: readonly Uint8Array[]): number;
+  /** `headers[i]`, when a Uint8Array of the header size, replaces packet i's zero virtio header (GSO). */
+  writeBatch(packets: readonly Uint8Array[], headers?: ReadonlyArray<Uint8Array | undefined>): number;
   /** Stops polling, closes the fd (the kernel removes a non-persistent device) and releases the poll handle. Idempotent. */
   close(): void;
   stats(): TunStats;

@@ -12,7 +12,7 @@
 //   u16 csum_offset;                // where the checksum field is, from csum_start
 // };
 
-import { foldChecksum, onesSum } from '../wire/checksum.js';
+import { foldChecksum, onesSum, pseudoHeaderSum } from '../wire/checksum.js';
 
 export const VIRTIO_NET_HDR_LEN = 10;
 
@@ -58,6 +58,35 @@ export function parseVirtioNetHdr(buf: Uint8Array, offset = 0): VirtioNetHdr | u
 export function writeNoOffloadHeader(buf: Uint8Array, offset = 0): number {
   buf.fill(0, offset, offset + VIRTIO_NET_HDR_LEN);
   return VIRTIO_NET_HDR_LEN;
+}
+
+/**
+ * Prepares a TCP/IPv4 super-segment for the kernel to cut (send-side GSO, include/uapi/linux/
+ * virtio_net.h): fills `hdr` with NEEDS_CSUM + GSO_TCPV4, hdr_len, gso_size, csum_start/offset, and
+ * replaces the packet's TCP checksum with the folded pseudo-header sum (what Linux leaves in
+ * th->check for CHECKSUM_PARTIAL: the kernel completes it per segment). Returns false when the
+ * packet is not an option-less-or-not IPv4/TCP packet it can describe.
+ */
+export function prepareTcpGso(packet: Uint8Array, gsoSize: number, hdr: Uint8Array): boolean {
+  if (packet.length < 40 || packet[0]! >> 4 !== 4 || packet[9] !== 6 || hdr.length < VIRTIO_NET_HDR_LEN) return false;
+  const ihl = (packet[0]! & 0x0f) * 4;
+  if (packet.length < ihl + 20) return false;
+  const thl = (packet[ihl + 12]! >> 4) * 4;
+  const tcpLen = packet.length - ihl;
+  if (thl < 20 || tcpLen < thl || gsoSize <= 0 || gsoSize > 0xffff) return false;
+  const v = new DataView(packet.buffer, packet.byteOffset, packet.length);
+  const src = v.getUint32(12);
+  const dst = v.getUint32(16);
+  const partial = ~foldChecksum(pseudoHeaderSum(src, dst, 6, tcpLen)) & 0xffff;
+  v.setUint16(ihl + 16, partial);
+  const h = new DataView(hdr.buffer, hdr.byteOffset, VIRTIO_NET_HDR_LEN);
+  h.setUint8(0, VIRTIO_NET_HDR_F_NEEDS_CSUM);
+  h.setUint8(1, VIRTIO_NET_HDR_GSO_TCPV4);
+  h.setUint16(2, ihl + thl, true); // hdr_len
+  h.setUint16(4, gsoSize, true); // gso_size
+  h.setUint16(6, ihl, true); // csum_start
+  h.setUint16(8, 16, true); // csum_offset: the TCP checksum field
+  return true;
 }
 
 /**

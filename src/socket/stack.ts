@@ -47,6 +47,7 @@ export class Stack implements SocketDriver, ServerDriver {
   private closed = false;
   private flushScheduled = false;
   private readonly outBatch: Uint8Array[] = [];
+  private readonly outGso: number[] = [];
   private readonly sockets = new Map<Tcb, TcpSocket>();
   private readonly servers = new Map<number, TcpServer>();
 
@@ -78,6 +79,8 @@ export class Stack implements SocketDriver, ServerDriver {
         sack: true,
         recvBufferSize: 1 << 20,
         congestionControl: (mss, iw) => new Cubic(mss, iw),
+        // TSO when the link can cut super-segments (a TUN with offloads): data octets per super-segment.
+        gsoMaxSize: link.tsoMaxSize ? link.tsoMaxSize - 120 : 0,
         ...opts.tcp,
       },
     });
@@ -178,12 +181,20 @@ export class Stack implements SocketDriver, ServerDriver {
     this.host.flushTcp(this.clock());
     this.dispatchEvents();
     const batch = this.outBatch;
-    for (let p = this.host.pollTransmit(); p !== undefined; p = this.host.pollTransmit()) batch.push(p);
+    const gso = this.outGso;
+    let anyGso = false;
+    for (let p = this.host.pollTransmit(); p !== undefined; p = this.host.pollTransmit()) {
+      batch.push(p);
+      gso.push(this.host.lastGso);
+      if (this.host.lastGso > 0) anyGso = true;
+    }
     if (batch.length > 0) {
       if (this.trace && this.tracePackets) for (const p of batch) this.trace(`out ${describeIpv4Packet(p)}`);
-      this.link.send(batch);
+      if (anyGso) this.link.send(batch, gso);
+      else this.link.send(batch);
       batch.length = 0;
     }
+    gso.length = 0;
     this.armTimer();
   }
 

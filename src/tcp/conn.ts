@@ -173,6 +173,7 @@ export class Conn {
       windowScaling: opts.windowScaling ?? false,
       timestamps: opts.timestamps ?? false,
       sack: opts.sack ?? false,
+      gsoMaxSize: opts.gsoMaxSize ?? 0,
     };
     // RFC 7323 §2.3: the shift is at most 14; pick the smallest that lets 16 bits cover the buffer.
     let shift = 0;

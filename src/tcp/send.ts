@@ -128,7 +128,9 @@ function nextDataSegment(c: Conn, now: number): TcpRepr | undefined {
   const usable = sub(add(c.sndUna, wnd), c.sndNxt);
   // SACK blocks ride on data segments too (RFC 2018 §4), at the cost of payload room.
   const size = c.segmentSize - sackRoom(c);
-  let len = Math.min(size, avail, Math.max(0, usable));
+  // TSO: new data may leave as one super-segment of whole segments, cut by the link (Linux's tso).
+  const cap = c.opts.gsoMaxSize > size && !retransmitting ? Math.floor(c.opts.gsoMaxSize / size) * size : size;
+  let len = Math.min(cap, avail, Math.max(0, usable));
   if (retransmitting && c.scoreboard.size > 0) {
     // Do not run into the next SACKed range.
     const hole = c.scoreboard.nextHole(c.sndNxt, len);
@@ -178,7 +180,9 @@ function nextDataSegment(c: Conn, now: number): TcpRepr | undefined {
   c.counters.bytesSent += retransmitting ? 0 : len;
   c.unackedSince ??= now;
   if (c.timers.rto === undefined) c.timers.rto = c.rtoDeadline(now);
-  return segment(c, seq, flags, payload);
+  const out = segment(c, seq, flags, payload);
+  if (len > size) out.gsoSize = size;
+  return out;
 }
 
 /**

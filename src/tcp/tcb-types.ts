@@ -48,6 +48,12 @@ export interface TcbOptions {
   keepAlive?: KeepAliveOptions;
   /** Makes the congestion controller once the MSS is agreed; `initialWindow` (bytes) when the handshake lost a segment. */
   congestionControl?: (mss: number, initialWindow?: number) => CongestionControl;
+  /**
+   * TSO: new data may go out as super-segments of up to this many octets of data (whole segments),
+   * which the link has cut into segmentSize pieces (the kernel does it for a TUN with offloads).
+   * 0 (default): off.
+   */
+  gsoMaxSize?: number;
   /** Offer/accept RFC 7323 window scaling (used only when both SYNs carry it). Default false. */
   windowScaling?: boolean;
   /** Offer/accept RFC 7323 timestamps (RTTM and PAWS; used only when both SYNs carry them). Default false. */

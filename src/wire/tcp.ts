@@ -107,6 +107,8 @@ export function parseTcp(
 }
 
 export interface TcpRepr {
+  /** Not on the wire: a super-segment to be cut into segments of this many data octets (TSO). */
+  gsoSize?: number;
   srcPort: number;
   dstPort: number;
   seq: number;
