@@ -25,9 +25,9 @@ if (spawnSync('sh', ['-c', 'command -v wrk'], { stdio: 'ignore' }).status !== 0)
   spawnSync('apt-get', ['install', '-y', '-qq', 'wrk'], { stdio: 'ignore', env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } });
 }
 
-async function tunstackTarget() {
-  const { ns } = await startServe('tcp');
-  return { name: 'tunstack over TUN', ns, host: '198.18.0.2:80' };
+async function tunstackTarget(offload) {
+  const { ns } = await startServe(offload ? 'tcpo' : 'tcp', offload ? ['--offload'] : []);
+  return { name: offload ? 'tunstack over TUN with offloads' : 'tunstack over TUN', ns, host: '198.18.0.2:80' };
 }
 
 async function kernelTarget() {
@@ -58,7 +58,8 @@ const upload = join(tmp, 'up.bin');
 writeFileSync(upload, Buffer.alloc(BYTES, 0x5a));
 
 const kernel = await kernelTarget();
-const ours = await tunstackTarget();
+const ours = await tunstackTarget(false);
+const offl = await tunstackTarget(true);
 const rows = [];
 for (const [what, fn] of [
   [`download ${BYTES >> 20} MiB (Gbit/s)`, (t) => curlRate(t, [`http://${t.host}/bytes/${BYTES}`])],
@@ -68,13 +69,14 @@ for (const [what, fn] of [
 ]) {
   const k = fn(kernel);
   const o = fn(ours);
-  rows.push([what, k, o, o / k]);
+  const x = fn(offl);
+  rows.push([what, k, o, x]);
 }
-console.log(`TCP, node:http app on both sides (MTU 1500):`);
-console.log(`  ${'measure'.padEnd(38)} ${'kernel/veth'.padStart(12)} ${'tunstack'.padStart(12)} ${'ratio'.padStart(7)}`);
-for (const [what, k, o, r] of rows) {
+console.log(`TCP, node:http app on both sides (MTU 1500; "offload" = serve --offload: GRO in, TSO out):`);
+console.log(`  ${'measure'.padEnd(38)} ${'kernel/veth'.padStart(12)} ${'tunstack'.padStart(10)} ${'ratio'.padStart(6)} ${'offload'.padStart(10)} ${'ratio'.padStart(6)}`);
+for (const [what, k, o, x] of rows) {
   const f = (v) => (v < 100 ? v.toFixed(2) : Math.round(v).toLocaleString('en-US'));
-  console.log(`  ${what.padEnd(38)} ${f(k).padStart(12)} ${f(o).padStart(12)} ${r.toFixed(2).padStart(7)}`);
+  console.log(`  ${what.padEnd(38)} ${f(k).padStart(12)} ${f(o).padStart(10)} ${(o / k).toFixed(2).padStart(6)} ${f(x).padStart(10)} ${(x / k).toFixed(2).padStart(6)}`);
 }
 cleanup();
 process.exit(0);
