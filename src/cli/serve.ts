@@ -84,6 +84,7 @@ export async function serve(argv: string[]): Promise<number> {
   process.stderr.write(
     `tunstack: ${plan.addr} on ${running.tun.name}${where}, kernel side ${plan.peer}, mtu ${mtu}` +
       (httpPort > 0 ? `, http on port ${httpPort}` : '') +
+      (values.offload ? (running.tun.offload ? ', offloads on' : `, offloads unavailable (${running.tun.offloadUnavailable})`) : '') +
       (values.pcap ? `, capture ${values.pcap}` : '') +
       '\n',
   );

@@ -95,18 +95,34 @@ export class TunLink implements Link {
     if (parseCidr(peer) === undefined) throw new TypeError(`TunLink: peer must be an IPv4 CIDR like ${DEFAULT_PEER}, got "${peer}"`);
     const ns = opts.netns;
     const addon = loadTunAddon();
+    let offloadUnavailable: string | undefined;
 
-    const offload = opts.offload ?? false;
     const flags = addon.offloadFlags;
-    if (offload && flags === undefined) throw new Error("TunLink: offload needs a newer native addon: rebuild it with `npm run build:native`");
-    const handle = addon.open({
-      ...(opts.name === undefined ? {} : { name: opts.name }),
-      ...(offload ? { vnetHdr: true, vnetHdrSize: VIRTIO_NET_HDR_LEN, prependVnetHdr: true } : {}),
-    });
+    if (opts.offload && flags === undefined) throw new Error("TunLink: offload needs a newer native addon: rebuild it with `npm run build:native`");
+    const name = opts.name === undefined ? {} : { name: opts.name };
+    let offload = opts.offload ?? false;
+    let handle: ReturnType<typeof addon.open>;
+    if (offload && flags !== undefined) {
+      // Before the device comes up: TSO4 needs CSUM (drivers/net/tun.c set_offload ignores it otherwise).
+      // A kernel or device without these offloads (EINVAL, ENOTTY) gets a clean fallback: the plain device.
+      let h: ReturnType<typeof addon.open> | undefined;
+      try {
+        h = addon.open({ ...name, vnetHdr: true, vnetHdrSize: VIRTIO_NET_HDR_LEN, prependVnetHdr: true });
+        h.setOffload(flags.TUN_F_CSUM | flags.TUN_F_TSO4);
+        handle = h;
+      } catch (e) {
+        h?.close();
+        const code = (e as NodeJS.ErrnoException).code;
+        if (code === 'EPERM' || code === 'ENOENT' || code === 'EBUSY') throw e;
+        offloadUnavailable = e instanceof Error ? e.message : String(e);
+        offload = false;
+        handle = addon.open(name);
+      }
+    } else {
+      handle = addon.open(name);
+    }
     let createdNetns = false;
     try {
-      // Before the device comes up: TSO4 needs CSUM (drivers/net/tun.c set_offload ignores it otherwise).
-      if (offload && flags !== undefined) handle.setOffload(flags.TUN_F_CSUM | flags.TUN_F_TSO4);
       const dev = handle.name;
       // Must precede the move: the ioctl socket lives in this process's namespace (see tun.cc, setMtu).
       handle.setMtu(mtu);
@@ -126,7 +142,9 @@ export class TunLink implements Link {
       // overflow (tail drops, retransmissions) as soon as a peer's window exceeds ~700 KB.
       await ip(['link', 'set', dev, 'txqueuelen', String(TX_QUEUE_LEN)]);
       await ip(['link', 'set', dev, 'up']);
-      return new TunLink(handle, mtu, ns, createdNetns, opts.onError, offload);
+      const link = new TunLink(handle, mtu, ns, createdNetns, opts.onError, offload);
+      link.offloadUnavailable = offloadUnavailable;
+      return link;
     } catch (e) {
       handle.close(); // first: the kernel deletes the device with its last fd, before we touch the namespace
       if (createdNetns && ns !== undefined) {
@@ -161,6 +179,9 @@ export class TunLink implements Link {
   get closed(): boolean {
     return this.#handle.closed;
   }
+
+  /** Why offloads were asked for but could not be had (the link then runs without them). */
+  offloadUnavailable: string | undefined;
 
   /** Whether the device was opened with offloads (IFF_VNET_HDR + TUNSETOFFLOAD). */
   get offload(): boolean {
