@@ -26,7 +26,7 @@ if (spawnSync('sh', ['-c', 'command -v wrk'], { stdio: 'ignore' }).status !== 0)
 }
 
 async function tunstackTarget(offload) {
-  const { ns } = await startServe(offload ? 'tcpo' : 'tcp', offload ? ['--offload'] : []);
+  const { ns } = await startServe(offload ? 'tcpo' : 'tcp', offload ? [] : ['--no-offload']);
   return { name: offload ? 'tunstack over TUN with offloads' : 'tunstack over TUN', ns, host: '198.18.0.2:80' };
 }
 
@@ -72,7 +72,7 @@ for (const [what, fn] of [
   const x = fn(offl);
   rows.push([what, k, o, x]);
 }
-console.log(`TCP, node:http app on both sides (MTU 1500; "offload" = serve --offload: GRO in, TSO out):`);
+console.log(`TCP, node:http app on both sides (MTU 1500; "offload" = serve default: GRO in, TSO out; "tunstack" = serve --no-offload):`);
 console.log(`  ${'measure'.padEnd(38)} ${'kernel/veth'.padStart(12)} ${'tunstack'.padStart(10)} ${'ratio'.padStart(6)} ${'offload'.padStart(10)} ${'ratio'.padStart(6)}`);
 for (const [what, k, o, x] of rows) {
   const f = (v) => (v < 100 ? v.toFixed(2) : Math.round(v).toLocaleString('en-US'));

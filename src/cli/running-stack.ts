@@ -27,7 +27,7 @@ export interface RunningStackOptions {
   httpRoot?: string;
   /** Defaults for every TCP connection. */
   tcp?: Omit<TcbOptions, 'mss'>;
-  /** Open the TUN with IFF_VNET_HDR and TSO/checksum offloads (receive-side GRO for now). */
+  /** Open the TUN with IFF_VNET_HDR and TSO/checksum offloads (GRO in, TSO out). Default true; falls back when refused. */
   offload?: boolean;
   /**
    * Impair the packets tunstack receives (loss, delay, reordering), exactly as `tc qdisc add dev TUN
@@ -53,7 +53,7 @@ export class RunningStack {
   }
 
   static async start(opts: RunningStackOptions): Promise<RunningStack> {
-    const tun = await TunLink.open({ name: opts.tun, mtu: opts.mtu, netns: opts.netns, peer: opts.peer, offload: opts.offload ?? false });
+    const tun = await TunLink.open({ name: opts.tun, mtu: opts.mtu, netns: opts.netns, peer: opts.peer, offload: opts.offload ?? true });
     try {
       let link: Link = tun;
       let tap: PcapTap | undefined;

@@ -25,8 +25,9 @@ Options:
   --pcap FILE      write every packet to FILE as pcapng (open it with wireshark or tshark -r FILE)
   --http PORT      HTTP port                                    (default 80; 0 turns HTTP off)
   --root DIR       serve the files in DIR at /                  (default: a built-in page)
-  --offload        open the TUN with IFF_VNET_HDR and TUNSETOFFLOAD (CSUM, TSO4): the kernel hands
-                   over GRO-coalesced segments of up to 64 KB (receive side; sends are per segment)
+  --no-offload     open a plain TUN: by default it has IFF_VNET_HDR and TUNSETOFFLOAD (CSUM, TSO4), so
+                   the kernel hands over GRO-coalesced segments of up to 64 KB and cuts tunstack's
+                   64 KB super-segments (falls back to a plain TUN when the kernel refuses)
   --impair SPEC    impair the packets the kernel sends to tunstack, as netem on the kernel side's
                    device would: loss=2%,delay=5ms,reorder=10% (that share skips the delay),duplicate=1%;
                    seeded, so runs repeat (for kernels without sch_netem)
@@ -49,7 +50,7 @@ export async function serve(argv: string[]): Promise<number> {
         ...STACK_FLAGS,
         http: { type: 'string' },
         impair: { type: 'string' },
-        offload: { type: 'boolean', default: false },
+        'no-offload': { type: 'boolean', default: false },
         'impair-out': { type: 'string' },
         root: { type: 'string' },
       },
@@ -74,7 +75,7 @@ export async function serve(argv: string[]): Promise<number> {
     pcap: values.pcap,
     trace,
     tracePackets: values.trace,
-    offload: values.offload,
+    offload: !values['no-offload'],
     ...(impair ? { impair } : {}),
     ...(impairOut ? { impairOut } : {}),
     ...(httpPort > 0 ? { httpPort } : {}),
@@ -84,7 +85,7 @@ export async function serve(argv: string[]): Promise<number> {
   process.stderr.write(
     `tunstack: ${plan.addr} on ${running.tun.name}${where}, kernel side ${plan.peer}, mtu ${mtu}` +
       (httpPort > 0 ? `, http on port ${httpPort}` : '') +
-      (values.offload ? (running.tun.offload ? ', offloads on' : `, offloads unavailable (${running.tun.offloadUnavailable})`) : '') +
+      (running.tun.offload ? ', offloads on' : running.tun.offloadUnavailable ? `, offloads unavailable (${running.tun.offloadUnavailable})` : '') +
       (values.pcap ? `, capture ${values.pcap}` : '') +
       '\n',
   );

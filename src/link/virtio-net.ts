@@ -140,7 +140,7 @@ export function decodeVirtioFrame(
   counters: VirtioRxCounters,
   hdrSize = VIRTIO_NET_HDR_LEN,
 ): Uint8Array | undefined {
-  if (frame.length < hdrSize + 20 || hdrSize < VIRTIO_NET_HDR_LEN) {
+  if (frame.length < hdrSize || hdrSize < VIRTIO_NET_HDR_LEN) {
     counters.malformed++;
     return undefined;
   }
@@ -157,6 +157,14 @@ export function decodeVirtioFrame(
   }
   if (gso === VIRTIO_NET_HDR_GSO_NONE && gsoType !== VIRTIO_NET_HDR_GSO_NONE) {
     counters.malformed++; // the ECN bit without a GSO type
+    return undefined;
+  }
+  if (gso === VIRTIO_NET_HDR_GSO_NONE && (flags & VIRTIO_NET_HDR_F_NEEDS_CSUM) === 0) {
+    // Nothing for the link to do: even a runt goes up, for the IP layer to count by reason.
+    return packet;
+  }
+  if (packet.length < 20) {
+    counters.malformed++;
     return undefined;
   }
   const version = packet[0]! >> 4;

@@ -153,7 +153,7 @@ describe('virtio-net header', () => {
     const p = tcpPacket(3000).partial;
     const cases: Uint8Array[] = [
       new Uint8Array(5), // shorter than the header
-      frame({}, new Uint8Array(8)), // shorter than an IPv4 header
+      frame({ flags: 1, csumStart: 20, csumOffset: 16 }, new Uint8Array(8)), // a checksum to finish in a runt
       frame({ gsoType: 2 }, p), // unknown gso_type
       frame({ gsoType: 0x7f }, p),
       frame({ gsoType: VIRTIO_NET_HDR_GSO_UDP, flags: 1, csumStart: 20, csumOffset: 6, gsoSize: 1400 }, p), // not enabled
@@ -168,6 +168,12 @@ describe('virtio-net header', () => {
     for (const f of cases) expect(decodeVirtioFrame(f, c)).toBeUndefined();
     expect(c.malformed).toBe(cases.length);
     expect(c.checksumsCompleted).toBe(0);
+  });
+
+  it('passes_a_runt_without_offload_work_up_for_the_ip_layer_to_count', () => {
+    const c = newVirtioRxCounters();
+    expect(decodeVirtioFrame(frame({}, new Uint8Array(8)), c)).toEqual(new Uint8Array(8));
+    expect(c.malformed).toBe(0);
   });
 });
 
