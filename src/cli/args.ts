@@ -60,5 +60,30 @@ export const STACK_FLAGS = {
   pcap: { type: 'string' },
   trace: { type: 'boolean', default: false },
   'trace-states': { type: 'boolean', default: false },
+  'no-offload': { type: 'boolean', default: false },
   help: { type: 'boolean', short: 'h', default: false },
 } as const;
+
+/** What STACK_FLAGS say, checked and turned into RunningStack options. */
+export function stackOptions(values: {
+  addr?: string;
+  peer?: string;
+  mtu?: string;
+  tun?: string;
+  netns?: string;
+  pcap?: string;
+  trace?: boolean;
+  'trace-states'?: boolean;
+  'no-offload'?: boolean;
+}) {
+  return {
+    ...addressPlan(values.addr!, values.peer!),
+    mtu: intFlag('mtu', values.mtu, 1500, 576, 65535),
+    tun: values.tun,
+    netns: values.netns,
+    pcap: values.pcap,
+    trace: stderrTrace(Boolean(values.trace || values['trace-states'])),
+    tracePackets: Boolean(values.trace),
+    offload: !values['no-offload'],
+  };
+}

@@ -8,7 +8,7 @@ import { parseArgs } from 'node:util';
 import { Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { parseIpv4Addr } from '../wire/addr.js';
-import { addressPlan, asUsage, intFlag, STACK_FLAGS, stderrTrace } from './args.js';
+import { asUsage, intFlag, STACK_FLAGS, stackOptions } from './args.js';
 import { UsageError } from './errors.js';
 import { RunningStack } from './running-stack.js';
 
@@ -27,6 +27,7 @@ Options:
   --tun NAME         TUN device name                             (default: kernel-chosen)
   --mtu N            device MTU                                  (default 1500)
   --pcap FILE        capture every packet to FILE (pcapng)
+  --no-offload       open a plain TUN (default: IFF_VNET_HDR with TSO/GRO offloads)
   --msl MS           maximum segment lifetime; TIME-WAIT lasts 2*MSL (default 250: this process owns
                      its address and gives it up on exit, so no old duplicate can meet a new connection)
   --trace            print TCP state changes and every packet on stderr
@@ -59,22 +60,11 @@ export async function get(argv: string[]): Promise<number> {
   }
   if (url.protocol !== 'http:') throw new UsageError(`only http:// URLs for now, not ${url.protocol}`);
   if (parseIpv4Addr(url.hostname) === undefined) throw new UsageError(`the URL's host must be an IPv4 address on the kernel side, not ${url.hostname}`);
-  const plan = addressPlan(values.addr!, values.peer!);
-  const mtu = intFlag('mtu', values.mtu, 1500, 576, 65535);
+  const stackOpts = stackOptions(values);
   const msl = intFlag('msl', values.msl, 250, 1, 120_000);
   const port = url.port ? Number(url.port) : 80;
 
-  const trace = stderrTrace(values.trace || values['trace-states']);
-  const running = await RunningStack.start({
-    ...plan,
-    mtu,
-    tun: values.tun,
-    netns: values.netns,
-    pcap: values.pcap,
-    trace,
-    tracePackets: values.trace,
-    tcp: { mslMs: msl },
-  });
+  const running = await RunningStack.start({ ...stackOpts, tcp: { mslMs: msl } });
   try {
     const socket = running.stack.connect({ host: url.hostname, port });
     const started = performance.now();

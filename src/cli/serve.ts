@@ -3,7 +3,7 @@
 import { formatCounters } from './format-counters.js';
 import { parseArgs } from 'node:util';
 import { parseImpairment } from '../link/fault-link.js';
-import { addressPlan, asUsage, intFlag, STACK_FLAGS, stderrTrace } from './args.js';
+import { asUsage, intFlag, STACK_FLAGS, stackOptions } from './args.js';
 import { RunningStack } from './running-stack.js';
 import { describeError } from './errors.js';
 import { installHardStop, removeHardStop } from './signals.js';
@@ -50,7 +50,6 @@ export async function serve(argv: string[]): Promise<number> {
         ...STACK_FLAGS,
         http: { type: 'string' },
         impair: { type: 'string' },
-        'no-offload': { type: 'boolean', default: false },
         'impair-out': { type: 'string' },
         root: { type: 'string' },
       },
@@ -60,22 +59,13 @@ export async function serve(argv: string[]): Promise<number> {
     process.stdout.write(SERVE_HELP + '\n');
     return 0;
   }
-  const plan = addressPlan(values.addr!, values.peer!);
-  const mtu = intFlag('mtu', values.mtu, 1500, 576, 65535);
+  const stackOpts = stackOptions(values);
+  const { addr, peer, mtu } = stackOpts;
   const httpPort = intFlag('http', values.http, 80, 0, 65535);
   const impair = values.impair !== undefined ? asUsage(() => parseImpairment(values.impair!)) : undefined;
   const impairOut = values['impair-out'] !== undefined ? asUsage(() => parseImpairment(values['impair-out']!)) : undefined;
-  const trace = stderrTrace(values.trace || values['trace-states']);
-
   const running = await RunningStack.start({
-    ...plan,
-    mtu,
-    tun: values.tun,
-    netns: values.netns,
-    pcap: values.pcap,
-    trace,
-    tracePackets: values.trace,
-    offload: !values['no-offload'],
+    ...stackOpts,
     ...(impair ? { impair } : {}),
     ...(impairOut ? { impairOut } : {}),
     ...(httpPort > 0 ? { httpPort } : {}),
@@ -83,13 +73,13 @@ export async function serve(argv: string[]): Promise<number> {
   });
   const where = values.netns ? ` in namespace ${values.netns}` : '';
   process.stderr.write(
-    `tunstack: ${plan.addr} on ${running.tun.name}${where}, kernel side ${plan.peer}, mtu ${mtu}` +
+    `tunstack: ${addr} on ${running.tun.name}${where}, kernel side ${peer}, mtu ${mtu}` +
       (httpPort > 0 ? `, http on port ${httpPort}` : '') +
       (running.tun.offload ? ', offloads on' : running.tun.offloadUnavailable ? `, offloads unavailable (${running.tun.offloadUnavailable})` : '') +
       (values.pcap ? `, capture ${values.pcap}` : '') +
       '\n',
   );
-  process.stdout.write(`ready ${plan.addr}\n`);
+  process.stdout.write(`ready ${addr}\n`);
 
   return await new Promise<number>((resolve) => {
     const stop = (signal: NodeJS.Signals) => {
