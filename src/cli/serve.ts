@@ -30,7 +30,7 @@ Options:
                    64 KB super-segments (falls back to a plain TUN when the kernel refuses)
   --impair SPEC    impair the packets the kernel sends to tunstack, as netem on the kernel side's
                    device would: loss=2%,delay=5ms,reorder=10% (that share skips the delay),duplicate=1%;
-                   seeded, so runs repeat (for kernels without sch_netem)
+                   seeded, so runs repeat (for kernels without sch_netem); turns offloads off
   --impair-out SPEC  the same for the packets tunstack sends
   --trace          print every TCP state change and one line per packet in and out on stderr
   --trace-states   print only the TCP state changes (the 3-way and 4-way handshakes)
@@ -66,6 +66,9 @@ export async function serve(argv: string[]): Promise<number> {
   const impairOut = values['impair-out'] !== undefined ? asUsage(() => parseImpairment(values['impair-out']!)) : undefined;
   const running = await RunningStack.start({
     ...stackOpts,
+    // The fault injector drops and delays whole packets: with offloads those would be 64 KB
+    // super-segments, which is not what netem on the device would see. Impairment means no offloads.
+    offload: stackOpts.offload && !impair && !impairOut,
     ...(impair ? { impair } : {}),
     ...(impairOut ? { impairOut } : {}),
     ...(httpPort > 0 ? { httpPort } : {}),
