@@ -75,9 +75,15 @@ export class Conn {
   tsRecent = 0;
   tsRecentAt = 0;
   lastAckSent = 0;
-  /** What the peer SACKed above SND.UNA (RFC 6675 scoreboard), and the highest octet resent in this recovery. */
+  /** What the peer SACKed above SND.UNA (RFC 6675 scoreboard), and one past the highest octet resent in this recovery (HighRxt). */
   readonly scoreboard = new Scoreboard();
   highRxt = 0;
+  /** RFC 6675 RescueRxt (one past): the rescue retransmission of NextSeg rule (4) is due once SND.UNA passes it. */
+  rescueRxt = 0;
+  /** Octets of a rescue retransmission sent since the last ACK, which SetPipe cannot see (RFC 6675 §5 (C.4)). */
+  rescueInPipe = 0;
+  /** New data sent by Limited Transmit (RFC 6675 §5 step (3)) since the last cumulative ACK: not FlightSize (RFC 5681). */
+  limitedTransmitBytes = 0;
   /** The start of the most recent out-of-order segment held (RFC 2018 §4: its block goes first). */
   lastHeldSeq = 0;
   /** The `now` of the current call into the TCB (handleSegment, handleTimeout, pollTransmit, user calls). */

@@ -381,7 +381,14 @@ export function otherwiseArrives(c: Conn, now: number, seg: TcpSegment): void {
 function processAck(c: Conn, now: number, seg: TcpSegment): void {
   const ack = seg.ack;
   const outstanding = sub(c.sndMax, c.sndUna);
-  // RFC 2018 §5 / RFC 6675: record what the peer SACKed (only when SACK is in use on this connection).
+  if (c.sackOk) {
+    // RFC 2018 §8: a receiver may renege on what it SACKed; a cumulative ACK that stops inside a
+    // range it reported holding shows it did — that range, and what the scoreboard says, is void.
+    if (lt(c.sndUna, ack) && c.scoreboard.reneged(ack)) c.scoreboard.clear();
+    // RFC 6675 §5 (C.4): a rescue retransmission counts in pipe only until the next ACK.
+    c.rescueInPipe = 0;
+  }
+  // RFC 2018 §5 / RFC 6675 Update(): record what the peer SACKed (only when SACK is in use on this connection).
   const sacked = c.sackOk && seg.options.sack ? c.scoreboard.update(seg.options.sack, le(c.sndUna, ack) ? ack : c.sndUna, c.sndMax) : false;
   if (lt(c.sndUna, ack)) {
     // "If SND.UNA < SEG.ACK =< SND.NXT, then set SND.UNA <- SEG.ACK."
@@ -391,15 +398,21 @@ function processAck(c: Conn, now: number, seg: TcpSegment): void {
     const tsEcr = c.tsOk ? seg.options.timestamps?.tsEcr : undefined;
     const acked = ackedUpTo(c, now, ack, tsEcr);
     c.scoreboard.advance(c.sndUna);
-    onNewAck(c, now, ack, acked);
+    onNewAck(c, now, ack, acked, sacked);
   } else if (
     ack === c.sndUna &&
     outstanding > 0 &&
     (sacked ||
-      (seg.payload.length === 0 && !(seg.flags & (TCP_SYN | TCP_FIN)) && peerWindow(c, seg) === c.sndWnd))
+      (seg.payload.length === 0 &&
+        !(seg.flags & (TCP_SYN | TCP_FIN)) &&
+        peerWindow(c, seg) === c.sndWnd &&
+        !(c.sackOk && seg.options.sack !== undefined && seg.options.sack.length > 0)))
   ) {
     // RFC 5681 §2 (DUPLICATE ACKNOWLEDGMENT): no data, no SYN/FIN, same ACK and window, data
-    // outstanding; RFC 6675 §2 (DupAck): or any segment whose SACK blocks report new octets.
+    // outstanding; RFC 6675 §2 (DupAck): or any segment whose SACK blocks report new octets. With
+    // SACK in use, an ACK whose blocks report nothing new is not one (RFC 6675 §2: a duplicated
+    // ACK packet must not count); an RFC 5681 duplicate without any SACK blocks still counts, so
+    // a peer that agreed to SACK but sends no blocks still gets fast retransmit (a deviation).
     onDupAck(c, now);
   }
   // "If SND.UNA =< SEG.ACK =< SND.NXT, the send window should be updated. If (SND.WL1 < SEG.SEQ

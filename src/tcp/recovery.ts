@@ -1,8 +1,10 @@
 // Loss recovery for one connection: what an advancing or duplicate ACK does (RFC 5681, NewReno's
 // recover point of RFC 6582, Karn's rule), the retransmission timeout (RFC 6298), and giving up.
+// With SACK in use, the ACK side of recovery is RFC 6675's (sack-recovery.ts).
 
 import { TCP_ACK, TCP_RST } from '../wire/tcp.js';
 import type { Conn } from './conn.js';
+import { sackDupAck, sackNewAck } from './sack-recovery.js';
 import { segment } from './send.js';
 import { add, ge, lt, sub } from './seq.js';
 import type { TcpErrorCode } from './tcb-types.js';
@@ -41,8 +43,13 @@ export function ackedUpTo(c: Conn, now: number, ack: number, tsEcr?: number): nu
   return n > 0 ? n : 0;
 }
 
-/** Congestion control for an ACK that advanced SND.UNA by `acked` data octets (in or out of recovery). */
-export function onNewAck(c: Conn, now: number, ack: number, acked: number): void {
+/**
+ * Congestion control for an ACK that advanced SND.UNA by `acked` data octets (in or out of
+ * recovery); `sacked`: it also SACKed new octets.
+ */
+export function onNewAck(c: Conn, now: number, ack: number, acked: number, sacked: boolean): void {
+  if (c.sackOk) return sackNewAck(c, now, ack, acked, sacked);
+  // Without SACK: NewReno (RFC 6582).
   const inFlight = sub(c.sndMax, c.sndUna);
   if (c.inRecovery) {
     if (ge(ack, c.recover)) {
@@ -53,7 +60,7 @@ export function onNewAck(c: Conn, now: number, ack: number, acked: number): void
     } else {
       // RFC 6582 §3.2 step 5 (partial acknowledgment): retransmit the first unacknowledged
       // segment, deflate the window; the timer was restarted in ackedUpTo.
-      if (c.scoreboard.size === 0) c.highRxt = c.sndUna; // NewReno: the new first segment is due
+      c.highRxt = c.sndUna; // the new first segment is due
       c.fastRetransmitPending = true;
       c.cc.onPartialAck(now, acked);
     }
@@ -63,24 +70,20 @@ export function onNewAck(c: Conn, now: number, ack: number, acked: number): void
   c.cc.onAck(now, acked, undefined, inFlight);
 }
 
-/** RFC 5681 §2: a duplicate ACK arrived. */
+/** RFC 5681 §2 (or, with SACK, RFC 6675 §2): a duplicate ACK arrived. */
 export function onDupAck(c: Conn, now: number): void {
+  if (c.sackOk) return sackDupAck(c, now);
   if (c.inRecovery) {
     c.cc.onDupAckInRecovery(now);
-    // RFC 6675 §5 (C): with SACK, each ACK during recovery may send the next hole.
-    if (c.scoreboard.size > 0) c.fastRetransmitPending = true;
     return;
   }
   c.dupAcks++;
-  // RFC 6675 §5 / IsLost: with SACK, loss is also declared once DupThresh segments' worth of data
-  // above SND.UNA has been SACKed, however few duplicate ACKs carried it.
-  const sackLoss = c.scoreboard.sackedBytes >= 3 * c.segmentSize;
   // RFC 5681 §3.2 / RFC 6582 §3.2 step 2: on the third duplicate ACK, if the cumulative ACK covers
   // more than `recover` (so this is not a loss from before an earlier recovery), fast retransmit.
   // `recover` holds SND.MAX, one past RFC 6582's "highest sequence number transmitted", so "covers
   // more than recover" is SND.UNA >= recover (bug fix: `>` refused a fast retransmit for a loss
   // right after a recovery that ended with an ACK of exactly `recover`).
-  if ((c.dupAcks === 3 || sackLoss) && ge(c.sndUna, c.recover)) {
+  if (c.dupAcks === 3 && ge(c.sndUna, c.recover)) {
     c.inRecovery = true;
     c.recover = c.sndMax;
     c.highRxt = c.sndUna;
@@ -116,15 +119,28 @@ export function onRetransmitTimeout(c: Conn, now: number): void {
   c.rttSeq = undefined; // Karn: no sample from anything sent before the timeout
   if (!handshaking) {
     // RFC 5681 §3.1 and RFC 6582 §4 (after a timeout: recover = highest sent; leave recovery).
+    // RFC 6675 §5.1 the same with SACK: "If an RTO occurs during loss recovery ..., RecoveryPoint
+    // MUST be set to HighData. Further, the new value of RecoveryPoint MUST be preserved and the
+    // loss recovery algorithm outlined in this document MUST be terminated" (c.recover is both).
     c.cc.onRto(now, sub(c.sndMax, c.sndUna));
     c.recover = c.sndMax;
     c.inRecovery = false;
     c.dupAcks = 0;
-    // RFC 2018 §8 warns that a receiver may renege on what it SACKed. Like Linux, keep the
-    // scoreboard for the first timeout (go-back skips SACKed ranges) and drop it on a second
-    // consecutive one, when the peer evidently does not hold what it reported.
+    c.limitedTransmitBytes = 0;
+    c.rescueInPipe = 0;
+    // The scoreboard across a timeout. RFC 6675 §5.1: "[RFC2018] suggests that a TCP sender SHOULD
+    // expunge the SACK information gathered from a receiver upon a retransmission timeout (RTO)
+    // 'since the timeout might indicate that the data receiver has reneged.'" and notes that with
+    // robust tests for reneging an implementation can keep and use it (its Errata 1610 reference).
+    // Deliberate choice (as Linux): keep it on the first timeout, so the go-back "fill[s] in" only
+    // what the receiver reports missing (§5.1), with two guards against a reneging receiver: a
+    // cumulative ACK that stops at or inside a SACKed range clears it (processAck, Scoreboard.
+    // reneged), and so does a second consecutive timeout (the peer evidently does not hold what it
+    // reported, or cannot tell us). Update() goes on recording SACK blocks after the timeout (§5.1).
     if (c.retries > 1) c.scoreboard.clear();
+    // HighRxt back to HighACK; RescueRxt too (a new recovery may rescue again).
     c.highRxt = c.sndUna;
+    c.rescueRxt = c.sndUna;
   }
   // Go back: everything from SND.UNA is sent again as the window allows.
   c.sndNxt = c.sndUna;

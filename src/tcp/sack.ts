@@ -54,15 +54,29 @@ export class Scoreboard {
     if (first && lt(first[0], sndUna)) first[0] = sndUna;
   }
 
-  /** RFC 2018 §8: after a retransmission timeout the SACK information is no longer trusted. */
+  /**
+   * Whether the peer evidently discarded data it SACKed (RFC 2018 §8 "reneging"): a cumulative ACK
+   * `ack` that stops at or inside a range it reported holding (a receiver holding that range would
+   * have acknowledged past it). Linux's tcp_check_sack_reneging makes the same test.
+   */
+  reneged(ack: number): boolean {
+    for (const [a, b] of this.ranges) {
+      if (lt(ack, a)) return false;
+      if (lt(ack, b)) return true;
+    }
+    return false;
+  }
+
+  /** Forget everything: the peer reneged, or SACK information is no longer trusted after a timeout. */
   clear(): void {
     this.ranges = [];
   }
 
   /**
-   * RFC 6675 §4 NextSeg (rule 1, simplified): the first octet range at or after `from` that is not
-   * SACKed but lies below some SACKed octet — a hole the peer is known to be missing. At most `max`
-   * octets. Undefined when there is none.
+   * The first octet range at or after `from` that is not SACKed but lies below some SACKed octet
+   * (RFC 6675 §4 NextSeg (1.b): "less than the highest octet covered by any received SACK"): a hole
+   * the peer reports missing. At most `max` octets, never running into the next SACKed range.
+   * Undefined when there is none.
    */
   nextHole(from: number, max: number): [number, number] | undefined {
     let at = from;
@@ -70,6 +84,84 @@ export class Scoreboard {
       if (le(b, at)) continue;
       if (lt(at, a)) return [at, lt(add(at, max), a) ? add(at, max) : a];
       at = b; // inside a SACKed range: skip past it
+    }
+    return undefined;
+  }
+
+  /**
+   * Like nextHole, but the unSACKed space above the highest SACKed octet (up to `end`, SND.MAX)
+   * counts too: the next octets at or after `from` the peer has not reported holding.
+   */
+  nextUnsacked(from: number, max: number, end: number): [number, number] | undefined {
+    const hole = this.nextHole(from, max);
+    if (hole) return hole;
+    const high = this.highest;
+    const at = high !== undefined && lt(from, high) ? high : from;
+    if (!lt(at, end)) return undefined;
+    return [at, lt(add(at, max), end) ? add(at, max) : end];
+  }
+
+  /**
+   * The hole that holds the highest unSACKed octet below `end` (SND.MAX), as [holeStart, top): `top`
+   * is one past that octet (RFC 6675 §4 NextSeg rule (4)). Undefined when everything from `from`
+   * (SND.UNA) to `end` is SACKed.
+   */
+  highestUnsacked(from: number, end: number): [number, number] | undefined {
+    let top = end;
+    for (let i = this.ranges.length - 1; i >= 0; i--) {
+      const [a, b] = this.ranges[i]!;
+      if (lt(b, top)) return [b, top]; // the space [b, top) is unSACKed
+      if (lt(a, top)) top = a; // [a, top) is SACKed: the highest unSACKed octet is below a
+    }
+    return lt(from, top) ? [from, top] : undefined;
+  }
+
+  /** SACKed octets in [from, to). */
+  sackedIn(from: number, to: number): number {
+    let n = 0;
+    for (const [a, b] of this.ranges) {
+      const l = lt(a, from) ? from : a;
+      const r = gt(b, to) ? to : b;
+      if (lt(l, r)) n += sub(r, l);
+    }
+    return n;
+  }
+
+  /**
+   * What the peer SACKed above `seq` (the octets with greater sequence numbers), as octets and as
+   * "discontiguous SACKed sequences" (RFC 6675 §4 IsLost). The scoreboard keeps octet ranges, not
+   * the segments that filled them, so a range counts as ceil(length / smss) segments: one per
+   * separate block, one per full-sized segment within a block (see lostEdge).
+   */
+  sackedAbove(seq: number, smss: number): { bytes: number; segments: number } {
+    let bytes = 0;
+    let segments = 0;
+    const from = add(seq, 1);
+    for (const [a, b] of this.ranges) {
+      if (le(b, from)) continue;
+      const n = sub(b, lt(a, from) ? from : a);
+      bytes += n;
+      segments += Math.ceil(n / smss);
+    }
+    return { bytes, segments };
+  }
+
+  /**
+   * RFC 6675 §4 IsLost over the whole scoreboard: the start of the highest SACKed range such that
+   * what lies from it upwards meets the loss threshold (`dupThresh` segments, or more than
+   * (dupThresh - 1) * smss octets). Every unSACKed octet below the returned sequence number is lost;
+   * none at or above it is (the SACKed data above an unSACKed octet only shrinks as it rises).
+   * Undefined when no unSACKed octet is lost.
+   */
+  lostEdge(smss: number, dupThresh: number): number | undefined {
+    let bytes = 0;
+    let segments = 0;
+    for (let i = this.ranges.length - 1; i >= 0; i--) {
+      const [a, b] = this.ranges[i]!;
+      const n = sub(b, a);
+      bytes += n;
+      segments += Math.ceil(n / smss);
+      if (segments >= dupThresh || bytes > (dupThresh - 1) * smss) return a;
     }
     return undefined;
   }

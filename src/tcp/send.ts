@@ -1,9 +1,19 @@
 // The sending side of a connection: the send buffer, and the output path that turns the state into
-// segments — SYN/SYN-ACK, data with Nagle and SWS avoidance, fast retransmit, probes, ACKs, persist.
+// segments — SYN/SYN-ACK, data with Nagle and SWS avoidance, fast retransmit, SACK recovery's
+// NextSeg choices (RFC 6675, sack-recovery.ts), probes, ACKs, persist.
 
 import { type TcpOptions, TCP_ACK, TCP_FIN, TCP_PSH, TCP_RST, TCP_SYN, type TcpRepr } from '../wire/tcp.js';
 import type { Conn } from './conn.js';
 import { ByteRing } from './ring.js';
+import {
+  nextLostHole,
+  nextUnsackedHole,
+  pipeGoverned,
+  rescueRange,
+  sentRecoverySegment,
+  setPipe,
+  type SeqRange,
+} from './sack-recovery.js';
 import { add, gt, le, lt, sub } from './seq.js';
 
 export const MAX_WINDOW = 0xffff; // no window scaling (yet): RFC 9293 §3.1, 16-bit window
@@ -24,6 +34,7 @@ export function initSend(c: Conn, iss: number): void {
   c.sndMax = c.iss;
   c.recover = c.iss;
   c.highRxt = c.iss;
+  c.rescueRxt = c.iss;
   c.dataStart = add(c.iss, 1);
   // RFC 7323 §5.4: the timestamp clock starts at a per-connection offset (the ISN is as good as any).
   c.tsOffset = c.iss;
@@ -80,12 +91,24 @@ export function nextSegment(c: Conn, now: number): TcpRepr | undefined {
 
   if (c.fastRetransmitPending) {
     c.fastRetransmitPending = false;
-    const seg = retransmitFirst(c, now);
+    const seg = c.sackOk ? sackFastRetransmit(c, now) : retransmitFirst(c, now);
     if (seg) return sent(c, seg);
   }
 
-  const data = nextDataSegment(c, now);
-  if (data) return sent(c, data);
+  if (c.sackOk && c.inRecovery) {
+    const seg = recoverySegment(c, now);
+    if (seg) return sent(c, seg);
+  } else {
+    // RFC 6675 §5 step (3): while duplicate ACKs carry SACK information, new data may go out as
+    // long as cwnd - pipe >= 1 SMSS (never less than cwnd - FlightSize would allow).
+    let room: number | undefined;
+    if (pipeGoverned(c)) {
+      const r = c.cc.cwnd - setPipe(c);
+      if (r >= c.segmentSize) room = r;
+    }
+    const data = nextDataSegment(c, now, room);
+    if (data) return sent(c, data);
+  }
 
   if (c.probePending) {
     c.probePending = undefined;
@@ -101,8 +124,11 @@ export function nextSegment(c: Conn, now: number): TcpRepr | undefined {
   return undefined;
 }
 
-/** The data (and FIN) the window, Nagle and SWS avoidance allow next. */
-function nextDataSegment(c: Conn, now: number): TcpRepr | undefined {
+/**
+ * The data (and FIN) the window, Nagle and SWS avoidance allow next. `room`: what congestion
+ * control allows beyond SND.NXT when it is cwnd - pipe (RFC 6675) rather than SND.UNA + cwnd - SND.NXT.
+ */
+function nextDataSegment(c: Conn, now: number, room?: number): TcpRepr | undefined {
   if (c.state === 'SYN-RECEIVED') return undefined; // no data or FIN before our SYN is acknowledged
   const dataEnd = add(c.dataStart, c.sendBuf.length);
   let avail = Math.max(0, sub(dataEnd, c.sndNxt));
@@ -124,8 +150,8 @@ function nextDataSegment(c: Conn, now: number): TcpRepr | undefined {
     retransmitting = lt(c.sndNxt, c.sndMax);
     avail = Math.max(0, sub(dataEnd, c.sndNxt));
   }
-  const wnd = Math.min(c.sndWnd, c.cc.cwnd);
-  const usable = sub(add(c.sndUna, wnd), c.sndNxt);
+  const cwndRoom = sub(add(c.sndUna, c.cc.cwnd), c.sndNxt);
+  const usable = Math.min(sub(add(c.sndUna, c.sndWnd), c.sndNxt), room ?? cwndRoom);
   // SACK blocks ride on data segments too (RFC 2018 §4), at the cost of payload room.
   const size = c.segmentSize - sackRoom(c);
   // TSO: new data may leave as one super-segment of whole segments, cut by the link (Linux's tso).
@@ -175,6 +201,8 @@ function nextDataSegment(c: Conn, now: number): TcpRepr | undefined {
     c.counters.bytesRetransmitted += len;
   }
   if (len > 0) c.swsOverride = false;
+  // RFC 5681 §3.2 / RFC 6675 §5 (4.2): what Limited Transmit sent beyond cwnd is not FlightSize.
+  if (room !== undefined && !c.inRecovery && len > cwndRoom) c.limitedTransmitBytes += len - Math.max(0, cwndRoom);
   c.sndNxt = add(c.sndNxt, consumed);
   if (gt(c.sndNxt, c.sndMax)) c.sndMax = c.sndNxt;
   c.counters.bytesSent += retransmitting ? 0 : len;
@@ -185,39 +213,78 @@ function nextDataSegment(c: Conn, now: number): TcpRepr | undefined {
   return out;
 }
 
-/**
- * Fast retransmit / partial ACK: the first unacknowledged segment, SND.NXT untouched — or, with a
- * SACK scoreboard, the next hole the peer is known to miss (RFC 6675 §5 NextSeg), so what it already
- * holds is not sent again.
- */
+/** Fast retransmit / partial ACK without SACK (RFC 6582): the first unacknowledged segment, SND.NXT untouched. */
 function retransmitFirst(c: Conn, now: number): TcpRepr | undefined {
+  if (gt(c.highRxt, c.sndUna)) return undefined; // NewReno resends the first unacknowledged segment once per (partial) ACK
+  const r = retransmitRange(c, now, c.sndUna, c.sndMax);
+  if (!r) return undefined;
+  c.highRxt = r.end;
+  return r.seg;
+}
+
+/**
+ * RFC 6675 §5 (4.3): "Retransmit the first data segment presumed dropped -- the segment starting
+ * with sequence number HighACK + 1. To prevent repeated retransmission of the same data or a
+ * premature rescue retransmission, set both HighRxt and RescueRxt to the highest sequence number in
+ * the retransmitted segment." Sent whatever cwnd - pipe says.
+ */
+function sackFastRetransmit(c: Conn, now: number): TcpRepr | undefined {
+  const range = c.scoreboard.nextUnsacked(c.sndUna, c.segmentSize, c.sndMax);
+  const r = range && retransmitRange(c, now, range[0], range[1]);
+  if (!r) return undefined;
+  c.highRxt = r.end;
+  c.rescueRxt = r.end;
+  return r.seg;
+}
+
+/**
+ * RFC 6675 §5 (C), one segment per call: "If cwnd - pipe >= 1 SMSS, the sender SHOULD transmit one
+ * or more segments ... (C.1) The scoreboard MUST be queried via NextSeg ()" — rule (1) a lost hole,
+ * (2) new data the receiver's window allows, (3) another hole below the highest SACKed octet, (4)
+ * the rescue retransmission. Pipe is recomputed for every segment, which also does (C.4) and (C.5).
+ */
+function recoverySegment(c: Conn, now: number): TcpRepr | undefined {
+  const room = c.cc.cwnd - setPipe(c);
+  if (room < c.segmentSize) return undefined;
+  const lost = nextLostHole(c);
+  if (lost) return recoveryRetransmit(c, now, lost, false);
+  const fresh = nextDataSegment(c, now, room);
+  if (fresh) return fresh;
+  const hole = nextUnsackedHole(c);
+  if (hole) return recoveryRetransmit(c, now, hole, false);
+  const rescue = rescueRange(c);
+  if (rescue) return recoveryRetransmit(c, now, rescue, true);
+  return undefined;
+}
+
+function recoveryRetransmit(c: Conn, now: number, range: SeqRange, rescue: boolean): TcpRepr | undefined {
+  const r = retransmitRange(c, now, range[0], range[1]);
+  if (!r) return undefined;
+  sentRecoverySegment(c, r.end, rescue, sub(r.end, range[0]));
+  return r.seg;
+}
+
+/**
+ * A retransmission of [start, end) — at most one segment from `start`, with the FIN if that reaches
+ * it and it was sent — SND.NXT untouched. Returns the segment and one past what it covers.
+ */
+function retransmitRange(c: Conn, now: number, start: number, end: number): { seg: TcpRepr; end: number } | undefined {
   const dataEnd = add(c.dataStart, c.sendBuf.length);
-  let start = c.sndUna;
-  let maxLen = c.segmentSize;
-  if (c.scoreboard.size > 0) {
-    const from = lt(c.highRxt, c.sndUna) ? c.sndUna : c.highRxt;
-    const hole = c.scoreboard.nextHole(from, c.segmentSize);
-    if (!hole) return undefined; // every hole below the SACKed data was resent already
-    [start, maxLen] = [hole[0], sub(hole[1], hole[0])];
-  } else if (gt(c.highRxt, c.sndUna)) {
-    return undefined; // NewReno resends the first unacknowledged segment once per (partial) ACK
-  }
-  const avail = Math.max(0, sub(dataEnd, start));
-  const len = Math.min(maxLen, avail, Math.max(0, sub(c.sndMax, start)));
+  const size = c.segmentSize - sackRoom(c);
+  const len = Math.min(size, Math.max(0, sub(end, start)), Math.max(0, sub(dataEnd, start)));
   let flags = TCP_ACK;
   let seqLen = len;
-  if (c.finQueued && add(start, len) === c.finSeq && gt(c.sndMax, c.finSeq)) {
+  if (c.finQueued && add(start, len) === c.finSeq && gt(c.sndMax, c.finSeq) && gt(end, c.finSeq)) {
     flags |= TCP_FIN;
     seqLen++;
   }
   if (seqLen === 0) return undefined;
   c.counters.retransmits++;
   c.counters.bytesRetransmitted += len;
-  c.highRxt = add(start, seqLen);
   c.rttSeq = undefined; // Karn
   c.timers.rto = c.rtoDeadline(now);
   const payload = len > 0 ? c.sendBuf.peek(sub(start, c.dataStart), len) : undefined;
-  return segment(c, start, flags, payload);
+  return { seg: segment(c, start, flags, payload), end: add(start, seqLen) };
 }
 
 /** Bookkeeping for every segment that carries an ACK: the pending ACK is satisfied. */

@@ -100,3 +100,17 @@ export interface TcbInfo {
   bytesSent: number;
   bytesReceived: number;
 }
+
+/** Loss-recovery state (Tcb.recoveryInfo). */
+export interface RecoveryInfo {
+  inRecovery: boolean;
+  /** RFC 6582 `recover` / RFC 6675 RecoveryPoint, one past: recovery ends when SND.UNA reaches it. */
+  recoveryPoint: number;
+  highRxt: number;
+  rescueRxt: number;
+  dupAcks: number;
+  /** Separate ranges on the SACK scoreboard. */
+  sackedRanges: number;
+  /** RFC 6675 pipe (SACK in use), else undefined. */
+  pipe: number | undefined;
+}

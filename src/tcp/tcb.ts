@@ -7,6 +7,7 @@
 import { TCP_RST, type TcpRepr, type TcpSegment } from '../wire/tcp.js';
 import { Conn, type TcbCounters } from './conn.js';
 import { initReceive, maybeDeliverEof, otherwiseArrives, synSentArrives } from './receive.js';
+import { isLost, setPipe } from './sack-recovery.js';
 import {
   armPersistIfNeeded,
   initSend,
@@ -18,10 +19,10 @@ import {
 } from './send.js';
 import { sub } from './seq.js';
 import type { TcpState } from './state.js';
-import type { Endpoints, KeepAliveOptions, TcbInfo, TcbOptions, TcpEvent } from './tcb-types.js';
+import type { Endpoints, KeepAliveOptions, RecoveryInfo, TcbInfo, TcbOptions, TcpEvent } from './tcb-types.js';
 import { onTimeout } from './timers.js';
 
-export type { Endpoints, KeepAliveOptions, TcbInfo, TcbOptions, TcpErrorCode, TcpEvent } from './tcb-types.js';
+export type { Endpoints, KeepAliveOptions, RecoveryInfo, TcbInfo, TcbOptions, TcpErrorCode, TcpEvent } from './tcb-types.js';
 
 export class Tcb implements TcbCounters {
   readonly localAddr: number;
@@ -220,6 +221,28 @@ export class Tcb implements TcbCounters {
       bytesSent: this.bytesSent,
       bytesReceived: this.bytesReceived,
     };
+  }
+
+  /**
+   * The loss-recovery variables (RFC 6675 §2 names; sequence numbers one past the octet the RFC
+   * names, as SND.NXT is), for tests and diagnostics. `pipe` is SetPipe() now (SACK in use only).
+   */
+  recoveryInfo(): RecoveryInfo {
+    const c = this.c;
+    return {
+      inRecovery: c.inRecovery,
+      recoveryPoint: c.recover,
+      highRxt: c.highRxt,
+      rescueRxt: c.rescueRxt,
+      dupAcks: c.dupAcks,
+      sackedRanges: c.scoreboard.size,
+      pipe: c.sackOk ? setPipe(c) : undefined,
+    };
+  }
+
+  /** RFC 6675 §4 IsLost(seq) on the current scoreboard (false without SACK). */
+  isLost(seq: number): boolean {
+    return this.c.sackOk && isLost(this.c, seq >>> 0);
   }
 
   // =============================================================================== segment arrives

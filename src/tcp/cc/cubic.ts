@@ -222,7 +222,7 @@ export class Cubic implements CongestionControl {
     this.cw = next * mss;
   }
 
-  onFastRetransmit(_now: number, _inFlight: number): void {
+  onFastRetransmit(_now: number, _inFlight: number, sack = false): void {
     const w = this.cw / this.mss;
     // RFC 9438 §4.7 (fast convergence), before the reduction: W_max = cwnd * (1 + β_cubic) / 2 if
     // cwnd < W_max and fast convergence is enabled, else W_max = cwnd.
@@ -232,8 +232,9 @@ export class Cubic implements CongestionControl {
     this.cwndPriorSeg = w;
     this.ssthresh = Math.max(floorBytes(this.cw * this.beta), 2 * this.mss);
     // §4.6: cwnd = max(ssthresh, 2); plus RFC 5681 §3.2 (4.3) inflation by the three segments that
-    // left the network, which the TCB's fast recovery (like NewReno's) relies on.
-    this.cw = this.ssthresh + 3 * this.mss;
+    // left the network, which the TCB's fast recovery without SACK (like NewReno's) relies on. With
+    // SACK the TCB sends by RFC 6675's pipe, which already leaves them out: cwnd = ssthresh.
+    this.cw = sack ? this.ssthresh : this.ssthresh + 3 * this.mss;
     this.inRecovery = true;
     this.afterTimeout = false;
     this.timeoutBackoff = false;

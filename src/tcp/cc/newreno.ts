@@ -33,10 +33,11 @@ export class NewReno implements CongestionControl {
     }
   }
 
-  onFastRetransmit(_now: number, inFlight: number): void {
+  onFastRetransmit(_now: number, inFlight: number, sack = false): void {
     // RFC 5681 §3.2 (4.2/4.3): ssthresh = max(FlightSize/2, 2*SMSS); cwnd = ssthresh + 3*SMSS.
+    // RFC 6675 §5 (4.2): "ssthresh = cwnd = (FlightSize / 2)" (pipe, not inflation, counts what left).
     this.ssthresh = Math.max(Math.floor(inFlight / 2), 2 * this.mss);
-    this.cwnd = this.ssthresh + 3 * this.mss;
+    this.cwnd = sack ? this.ssthresh : this.ssthresh + 3 * this.mss;
   }
 
   onDupAckInRecovery(): void {
