@@ -5,6 +5,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { demo, DEMO_HELP } from './demo.js';
 import { get, GET_HELP } from './get.js';
+import { lb, LB_HELP } from './lb.js';
 import { describeError, UsageError } from './errors.js';
 import { packageRoot } from './paths.js';
 import { serve, SERVE_HELP } from './serve.js';
@@ -17,6 +18,7 @@ tunstack is a userspace TCP/IPv4 stack that owns an address on a Linux TUN devic
 Commands:
   serve     own an address on a TUN device and serve HTTP on it (tunstack serve --help)
   get       fetch a URL from the kernel side through tunstack's TCP (tunstack get --help)
+  lb        an L4 load balancer (nat or proxy mode) in front of backends (tunstack lb --help)
   demo      run the guided demo in a private network namespace (what \`sudo npm start\` runs)
   help      show this help, or \`tunstack help <command>\`
 
@@ -33,6 +35,7 @@ Examples:
 const commands: Record<string, { run: (argv: string[]) => Promise<number>; help: string }> = {
   serve: { run: serve, help: SERVE_HELP },
   get: { run: get, help: GET_HELP },
+  lb: { run: lb, help: LB_HELP },
   demo: { run: demo, help: DEMO_HELP },
 };
 

@@ -42,6 +42,14 @@ export interface Ipv4HostOptions {
   reassembly?: ReassemblyOptions;
 }
 
+/**
+ * A hook ahead of the host's own demultiplexing (used by the nat load balancer, src/lb/nat.ts): it
+ * sees every well-formed, unfragmented packet from a unicast source, whatever its destination, and
+ * returns true when it took the packet (then the host does nothing more with it). It may rewrite
+ * the bytes in place and hand them to sendRaw.
+ */
+export type PacketInterceptor = (now: number, ip: Ipv4Header, bytes: Uint8Array) => boolean;
+
 /** The TCP layer as the IP layer sees it (src/tcp/endpoint.ts implements it). */
 export interface TcpLayer {
   /** A valid segment for us; false when no connection or listener wants it. */
@@ -78,6 +86,18 @@ export class Ipv4Host {
     this.reassembler = new Reassembler(opts.reassembly);
   }
 
+  private interceptor: PacketInterceptor | undefined;
+
+  /** Installs (or removes) the packet interceptor. */
+  setInterceptor(fn: PacketInterceptor | undefined): void {
+    this.interceptor = fn;
+  }
+
+  /** Queues a complete IPv4 packet built elsewhere (the interceptor's rewritten packets), counted as sent. */
+  sendRaw(pkt: Uint8Array): void {
+    this.queue(pkt);
+  }
+
   /** Plugs in the TCP layer; without one every TCP segment gets the closed-port reply. */
   attachTcp(tcp: TcpLayer | undefined): void {
     this.tcp = tcp;
@@ -103,6 +123,15 @@ export class Ipv4Host {
     const parsed = parseIpv4(bytes);
     if (!parsed.ok) return this.drop(`ip-${parsed.error}`);
     const ip = parsed.value;
+    if (
+      this.interceptor !== undefined &&
+      !ip.moreFragments &&
+      ip.fragmentOffset === 0 &&
+      isUnicastHostAddr(ip.src) &&
+      this.interceptor(now, ip, bytes)
+    ) {
+      return;
+    }
     // RFC 1122 §3.2.1.3: a host silently discards a datagram not addressed to one of its addresses
     // (tunstack is a host, not a router: it never forwards).
     if (ip.dst !== this.address) return this.drop('not-for-us');
