@@ -4,6 +4,11 @@
 export { Stack, type StackOptions, type ConnectOptions } from './socket/stack.js';
 export { TcpSocket } from './socket/tcp-socket.js';
 export { TcpServer } from './socket/tcp-server.js';
+export { TlsSocket, tlsError, type TlsError, type TlsErrorCode, type TlsSocketOptions, type TlsTransport } from './socket/tls-socket.js';
+export { TlsServer, createTlsServer, certifiedKeyFromPem, type TlsServerOptions, type TransportServer, type TransportSource } from './socket/tls-server.js';
+export { tlsConnect, tlsClientSocket, clientConfig, systemCaRoots, type TlsClientOptions, type ConnectSource } from './socket/tls-connect.js';
+export { KeyLogFile, keyLogFromEnv, keyLogLine } from './socket/keylog.js';
+export type { ServerConfig, ClientConfig, CertifiedKey, HandshakeSummary, HandshakeTrace, ResumptionTicket, TlsConnection, TlsEvent, VerifyOutcome } from './tls/engine-api.js';
 export type { Link, BatchReceiver } from './link/link.js';
 export { TunLink } from './link/tun-link.js';
 export { SimLink } from './link/sim-link.js';

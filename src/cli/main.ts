@@ -16,8 +16,8 @@ const HELP = `Usage: tunstack <command> [options]
 tunstack is a userspace TCP/IPv4 stack that owns an address on a Linux TUN device.
 
 Commands:
-  serve     own an address on a TUN device and serve HTTP on it (tunstack serve --help)
-  get       fetch a URL from the kernel side through tunstack's TCP (tunstack get --help)
+  serve     own an address on a TUN device and serve HTTP and HTTPS (TLS 1.3) on it (tunstack serve --help)
+  get       fetch an http:// or https:// URL from the kernel side through tunstack's TCP and TLS (tunstack get --help)
   lb        an L4 load balancer (nat or proxy mode) in front of backends (tunstack lb --help)
   demo      run the guided demo in a private network namespace (what \`sudo npm start\` runs)
   help      show this help, or \`tunstack help <command>\`
@@ -29,6 +29,7 @@ Options:
 Examples:
   sudo tunstack serve --netns tunstack-lab --pcap captures/lab.pcapng --trace-states
   sudo ip netns exec tunstack-lab curl http://198.18.0.2/echo
+  sudo ip netns exec tunstack-lab curl --cacert ~/.tunstack/ca.pem https://198.18.0.2/echo
   sudo ip netns add tunstack-web; sudo ip netns exec tunstack-web python3 -m http.server 8080 &
   sudo tunstack get --netns tunstack-web --trace-states http://198.18.0.1:8080/ -o index.html`;
 

@@ -10,6 +10,11 @@ import { createHttpApp } from '../apps/http-handler.js';
 import { Stack } from '../socket/stack.js';
 import type { TcpServer } from '../socket/tcp-server.js';
 import type { TcbOptions } from '../tcp/tcb.js';
+import { keyLogFromEnv, type KeyLogFile } from '../socket/keylog.js';
+import { tlsConnect, type TlsClientOptions } from '../socket/tls-connect.js';
+import { createTlsServer, type TlsServer } from '../socket/tls-server.js';
+import type { TlsSocket, TlsSocketOptions } from '../socket/tls-socket.js';
+import type { HandshakeTrace, ServerConfig } from '../tls/engine-api.js';
 
 export interface RunningStackOptions {
   addr: string;
@@ -25,6 +30,10 @@ export interface RunningStackOptions {
   httpPort?: number;
   /** Directory for the HTTP server's files (default: the built-in page). */
   httpRoot?: string;
+  /** Serve the same HTTP app over TLS 1.3 on this port with this configuration. */
+  https?: { port: number; config: ServerConfig };
+  /** Append every TLS secret to this key log file (default: $SSLKEYLOGFILE when set). */
+  keyLogFile?: KeyLogFile;
   /** Defaults for every TCP connection. */
   tcp?: Omit<TcbOptions, 'mss'>;
   /** Open the TUN with IFF_VNET_HDR and TSO/checksum offloads (GRO in, TSO out). Default true; falls back when refused. */
@@ -42,6 +51,9 @@ export class RunningStack {
   private readonly onExit = () => this.closeSync();
 
   http: { server: HttpServer; tcp: TcpServer } | undefined;
+  https: { server: HttpServer; tls: TlsServer } | undefined;
+  private trace: ((line: string) => void) | undefined;
+  private keyLogFile: KeyLogFile | undefined;
 
   private constructor(
     readonly tun: TunLink,
@@ -76,7 +88,10 @@ export class RunningStack {
         ...(opts.tcp ? { tcp: opts.tcp } : {}),
       });
       const running = new RunningStack(tun, stack, tap);
+      running.trace = opts.trace;
+      running.keyLogFile = opts.keyLogFile ?? keyLogFromEnv(process.env, (e) => process.stderr.write(`tunstack: ${e.message}\n`));
       if (opts.httpPort !== undefined) running.serveHttp(opts.httpPort, opts.httpRoot);
+      if (opts.https) running.serveHttps(opts.https.port, opts.https.config, opts.httpRoot);
       return running;
     } catch (e) {
       tun.closeSync();
@@ -90,6 +105,47 @@ export class RunningStack {
     const tcp = this.stack.createServer((socket) => server.emit('connection', socket));
     tcp.listen(port);
     this.http = { server, tcp };
+  }
+
+  /**
+   * The HTTP app over TLS 1.3 on tunstack's TCP: node:http gets each TlsSocket once its handshake is
+   * done. Failed handshakes are traced (with the alert) and never stop the server.
+   */
+  serveHttps(port: number, config: ServerConfig, root?: string): TlsServer {
+    const server = createHttpServer(createHttpApp(root !== undefined ? { root } : {}));
+    const tls = createTlsServer(this.stack, config, (socket) => server.emit('connection', socket));
+    tls.on('keylog', (line: Buffer) => this.logKey(line.toString('latin1')));
+    if (this.trace) {
+      const trace = this.trace;
+      tls.on('tlsTrace', (t: HandshakeTrace, socket: TlsSocket) => trace(describeTlsTrace(socket, t)));
+      tls.on('tlsClientError', (err: Error, socket: TlsSocket) => trace(`tls ${describeTlsSocket(socket)}  handshake failed: ${err.message}`));
+      tls.on('secureConnection', (socket: TlsSocket) =>
+        socket.on('error', (err: Error) => trace(`tls ${describeTlsSocket(socket)}  failed: ${err.message}`)),
+      );
+    }
+    tls.listen(port);
+    this.https = { server, tls };
+    return tls;
+  }
+
+  /** A TLS client connection on tunstack's TCP, its secrets logged (key log, capture) and traced like the server's. */
+  connectTls(options: TlsClientOptions & TlsSocketOptions & { port: number }): TlsSocket {
+    const socket = tlsConnect(this.stack, options);
+    socket.on('keylog', (line: Buffer) => this.logKey(line.toString('latin1')));
+    if (this.trace) {
+      const trace = this.trace;
+      socket.on('tlsTrace', (t: HandshakeTrace) => trace(describeTlsTrace(socket, t)));
+    }
+    return socket;
+  }
+
+  /**
+   * One key log line: into the capture as a Decryption Secrets Block (synchronously, so it precedes the
+   * records it decrypts) and into the key log file.
+   */
+  logKey(line: string): void {
+    this.tap?.addSecrets(line);
+    this.keyLogFile?.append(line);
   }
 
   /** Closes the stack, the capture, the device and the namespace it created. Idempotent. */
@@ -106,4 +162,14 @@ export class RunningStack {
     process.off('exit', this.onExit);
     this.tun.closeSync();
   }
+}
+
+/** "198.18.0.1:41234 → :443" (server side) or ":41234 → 198.18.0.1:8443" (client side), as the TCP trace says it. */
+function describeTlsSocket(socket: TlsSocket): string {
+  const remote = `${socket.remoteAddress ?? '?'}:${socket.remotePort ?? '?'}`;
+  return socket.connection.role === 'server' ? `${remote} → :${socket.localPort ?? '?'}` : `:${socket.localPort ?? '?'} → ${remote}`;
+}
+
+function describeTlsTrace(socket: TlsSocket, t: HandshakeTrace): string {
+  return `tls ${describeTlsSocket(socket)}  ${t.direction === 'in' ? 'in ' : 'out'} ${t.message}${t.detail ? ` ${t.detail}` : ''}`;
 }

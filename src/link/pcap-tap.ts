@@ -193,8 +193,9 @@ function toError(e: unknown): Error {
 }
 
 /**
- * Wraps a Link and records its traffic: inbound batches when the inner link delivers them (before
- * the stack sees them), outbound batches when the stack sends them (before the inner link does).
+ * Wraps a Link and records its traffic: inbound batches as the inner link delivers them (stamped on
+ * arrival, written once the stack has processed them or before its first reply, so secrets added
+ * meanwhile precede them), outbound batches when the stack sends them (before the inner link does).
  * Packets pass through unchanged. Capture failures never reach the stack: the tap stops capturing
  * and exposes the error as `captureError`.
  */
@@ -213,6 +214,8 @@ export class PcapTap implements Link {
   private readonly desc: EnhancedPacket = { timestampNs: 0n, packet: EMPTY };
   private packets = 0;
   private bytes = 0;
+  /** The encoded inbound batch being processed by the stack (in `scratch`), not yet written. */
+  private heldInbound: { bytes: Uint8Array; count: number } | undefined;
 
   constructor(
     private readonly inner: Link,
@@ -271,8 +274,16 @@ export class PcapTap implements Link {
 
   setReceiver(receiver: BatchReceiver): void {
     this.inner.setReceiver((packets) => {
-      this.record(packets, 'inbound');
-      receiver(packets);
+      // The inbound batch is encoded now (timestamp of arrival, bytes as they came) but written only
+      // when the stack sends something, or when it is done with the batch: a Decryption Secrets Block
+      // written while the stack processes it (a TLS client deriving keys from the ServerHello) then
+      // lands before the encrypted records that arrived in the same batch, as Wireshark needs it.
+      this.record(packets, 'inbound', true);
+      try {
+        receiver(packets);
+      } finally {
+        this.flushInbound();
+      }
     });
   }
 
@@ -281,11 +292,15 @@ export class PcapTap implements Link {
   }
 
   send(packets: readonly Uint8Array[], gso?: readonly number[]): void {
+    this.flushInbound(); // what arrived comes before what the stack answers
     this.record(packets, 'outbound');
     this.inner.send(packets, gso);
   }
 
-  /** Writes a Decryption Secrets Block (TLS key log lines) now, before the packets that need it. */
+  /**
+   * Writes a Decryption Secrets Block (TLS key log lines) now, before the packets that need it —
+   * including the inbound batch the stack is processing, if any (see setReceiver).
+   */
   addSecrets(keyLogLines: string): void {
     if (!this.active || keyLogLines.length === 0) return;
     let block: Uint8Array;
@@ -320,7 +335,15 @@ export class PcapTap implements Link {
     return this.closing;
   }
 
-  private record(batch: readonly Uint8Array[], direction: Direction): void {
+  /** Writes the held-back inbound batch, if any. */
+  private flushInbound(): void {
+    const held = this.heldInbound;
+    if (held === undefined) return;
+    this.heldInbound = undefined;
+    if (this.writeChunk(held.bytes)) this.packets += held.count;
+  }
+
+  private record(batch: readonly Uint8Array[], direction: Direction, holdBack = false): void {
     if (!this.active || batch.length === 0) return;
     let total = 0;
     try {
@@ -360,7 +383,8 @@ export class PcapTap implements Link {
       this.fail(e);
       return;
     }
-    if (this.writeChunk(this.scratch.subarray(0, total))) this.packets += batch.length;
+    if (holdBack) this.heldInbound = { bytes: this.scratch.subarray(0, total), count: batch.length };
+    else if (this.writeChunk(this.scratch.subarray(0, total))) this.packets += batch.length;
   }
 
   /** One sink write; on failure stops the capture. Returns whether the bytes were written. */

@@ -78,7 +78,12 @@ export interface ClientConfig extends CommonConfig {
   serverName?: string;
   /** The name or IP the certificate must be valid for (defaults to serverName). */
   verifyName?: string;
-  /** Verifies the server's chain; absent = accept anything (the CLI's loud --insecure). */
+  /**
+   * Verifies the server's chain; absent = accept anything (the CLI's loud --insecure). `now` is the
+   * engine's clock (what the driver passes to handleBytes, a monotonic count in the socket layer):
+   * a verifier that checks validity dates needs calendar time and takes it from its own side — the
+   * socket layer's verifier (src/socket/tls-connect.ts) reads Date.now(); tests pass fixed dates.
+   */
   verify?: (chain: Uint8Array[], now: number, name: string | undefined) => VerifyOutcome;
   /** Offer this ticket for PSK resumption (psk_dhe_ke). */
   resume?: ResumptionTicket;
