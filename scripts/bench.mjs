@@ -5,6 +5,7 @@
 //   2. TCP: bulk download/upload and HTTP requests/s, tunstack vs the kernel (scripts/bench-tcp.mjs).
 //   3. The native addon's raw read/write packet rates (scripts/bench-addon.mjs).
 //   4. Bulk TCP, tunstack vs slirp4netns (scripts/bench-slirp.mjs); 5. memory per idle connection (scripts/bench-idle.mjs).
+//   7. L4 load balancing: `tunstack lb` nat and proxy vs direct, requests/s, p50/p99, bulk (scripts/bench-lb.mjs).
 // Needs root. Everything runs in namespaces named tunstack-<pid>-…, removed afterwards; bounded in
 // count (100,000 echoes) and time (ping -w 60).
 
@@ -66,6 +67,11 @@ const tcp = spawnSync(process.execPath, [join(root, 'scripts/bench-tcp.mjs')], {
 if (tcp.status !== 0) console.log('  (the TCP bench failed)');
 console.log('');
 
+// L4 load balancing: tunstack lb in nat and proxy mode vs direct to one backend (scripts/bench-lb.mjs).
+const lbBench = spawnSync(process.execPath, [join(root, 'scripts/bench-lb.mjs')], { stdio: 'inherit', timeout: 300_000 });
+if (lbBench.status !== 0) console.log('  (the load-balancing bench failed)');
+console.log('');
+
 console.log('Native addon, raw packets (no stack above it):');
 const addon = spawnSync(process.execPath, [join(root, 'scripts/bench-addon.mjs')], { stdio: 'inherit', timeout: 60_000 });
 console.log('');
@@ -76,4 +82,5 @@ for (const [what, script, timeout] of [['slirp4netns comparison', 'bench-slirp.m
   if (r.status !== 0) console.log(`  (the ${what} bench failed${r.error ? `: ${r.error.message}` : ''})`);
   console.log('');
 }
+console.log(spawnSync(process.execPath, [join(root, 'scripts/bench-tls.mjs')], { stdio: 'inherit', timeout: 180_000 }).status === 0 ? '' : '  (the TLS bench failed)\n'); // 6. TLS (scripts/bench-tls.mjs)
 process.exit(addon.status ?? 1);

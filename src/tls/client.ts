@@ -316,11 +316,7 @@ export class TlsClientConnection extends TlsConnectionBase {
     this.addTranscript(raw);
     const hash = this.requireHash();
     const hs = earlyStage(hash, psk).handshakeStage(ecdhe);
-    const th = this.transcriptHash();
-    const clientHs = hs.clientTrafficSecret(th);
-    const serverHs = hs.serverTrafficSecret(th);
-    this.emitSecret('CLIENT_HANDSHAKE_TRAFFIC_SECRET', clientHs);
-    this.emitSecret('SERVER_HANDSHAKE_TRAFFIC_SECRET', serverHs);
+    const { client: clientHs, server: serverHs } = this.deriveHandshakeSecrets(hs);
     this.setReadSecret(serverHs);
     // Our alerts from here on are protected with the client handshake key, as the server expects.
     this.setWriteSecret(clientHs);
@@ -361,12 +357,7 @@ export class TlsClientConnection extends TlsConnectionBase {
     if (!equalBytes(verifyData, expected)) abort('decrypt_error', 'server Finished does not verify');
     this.addTranscript(raw);
     const master = st.n.hs.masterStage();
-    const thSF = this.transcriptHash();
-    const clientApp = master.clientTrafficSecret(thSF);
-    const serverApp = master.serverTrafficSecret(thSF);
-    this.emitSecret('CLIENT_TRAFFIC_SECRET_0', clientApp);
-    this.emitSecret('SERVER_TRAFFIC_SECRET_0', serverApp);
-    this.emitSecret('EXPORTER_SECRET', master.exporterSecret(thSF));
+    const { client: clientApp, server: serverApp } = this.deriveApplicationSecrets(master);
     this.setReadSecret(serverApp);
 
     // Our second flight: [CCS], [empty Certificate], Finished — under the client handshake key.

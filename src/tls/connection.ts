@@ -7,7 +7,7 @@ import type { CryptoProvider, HashAlgorithm, RunningHash } from './crypto/provid
 import { suiteHash } from './crypto/provider.js';
 import { TlsAlert, abort, alertCode, alertName, encodeAlert, parseAlert, type AlertName } from './alerts.js';
 import type { CommonConfig, HandshakeTrace, KeyLogLabel, TlsConnection, TlsEvent } from './engine-api.js';
-import { nextTrafficSecret } from './keyschedule.js';
+import { nextTrafficSecret, type HandshakeStage, type MasterStage } from './keyschedule.js';
 import { HandshakeReassembler, describeHandshake, parseHandshakeBody, serializeHandshake } from './messages/index.js';
 import type { HandshakeMessage } from './messages/types.js';
 import { RecordProtection, RecordReader, fragment, plaintextRecord } from './record.js';
@@ -161,6 +161,30 @@ export abstract class TlsConnectionBase implements TlsConnection {
 
   protected emitSecret(label: KeyLogLabel, secret: Uint8Array): void {
     this.events.push({ type: 'secret', label, clientRandom: this.clientRandom, secret });
+  }
+
+  /**
+   * RFC 8446 §7.1: the handshake traffic secrets at the current transcript (…ServerHello),
+   * announced for the key log before any record they protect exists.
+   */
+  protected deriveHandshakeSecrets(hs: HandshakeStage): { client: Uint8Array; server: Uint8Array } {
+    const th = this.transcriptHash();
+    const client = hs.clientTrafficSecret(th);
+    const server = hs.serverTrafficSecret(th);
+    this.emitSecret('CLIENT_HANDSHAKE_TRAFFIC_SECRET', client);
+    this.emitSecret('SERVER_HANDSHAKE_TRAFFIC_SECRET', server);
+    return { client, server };
+  }
+
+  /** RFC 8446 §7.1: the first application traffic secrets and the exporter secret, at …server Finished. */
+  protected deriveApplicationSecrets(master: MasterStage): { client: Uint8Array; server: Uint8Array } {
+    const th = this.transcriptHash();
+    const client = master.clientTrafficSecret(th);
+    const server = master.serverTrafficSecret(th);
+    this.emitSecret('CLIENT_TRAFFIC_SECRET_0', client);
+    this.emitSecret('SERVER_TRAFFIC_SECRET_0', server);
+    this.emitSecret('EXPORTER_SECRET', master.exporterSecret(th));
+    return { client, server };
   }
 
   /** Fix the suite (and so the transcript hash); replays transcript bytes seen before. */

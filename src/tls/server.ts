@@ -264,11 +264,7 @@ export class TlsServerConnection extends TlsConnectionBase {
 
     const hash = this.requireHash();
     const hs = earlyStage(hash, resumedPsk).handshakeStage(ecdhe);
-    const thSH = this.transcriptHash();
-    const clientHs = hs.clientTrafficSecret(thSH);
-    const serverHs = hs.serverTrafficSecret(thSH);
-    this.emitSecret('CLIENT_HANDSHAKE_TRAFFIC_SECRET', clientHs);
-    this.emitSecret('SERVER_HANDSHAKE_TRAFFIC_SECRET', serverHs);
+    const { client: clientHs, server: serverHs } = this.deriveHandshakeSecrets(hs);
     this.setWriteSecret(serverHs);
 
     // EncryptedExtensions.
@@ -296,11 +292,7 @@ export class TlsServerConnection extends TlsConnectionBase {
 
     const master = hs.masterStage();
     const thSF = this.transcriptHash();
-    const clientApp = master.clientTrafficSecret(thSF);
-    const serverApp = master.serverTrafficSecret(thSF);
-    this.emitSecret('CLIENT_TRAFFIC_SECRET_0', clientApp);
-    this.emitSecret('SERVER_TRAFFIC_SECRET_0', serverApp);
-    this.emitSecret('EXPORTER_SECRET', master.exporterSecret(thSF));
+    const { client: clientApp, server: serverApp } = this.deriveApplicationSecrets(master);
     this.setWriteSecret(serverApp); // flushes EE..Finished under the handshake key
     this.setReadSecret(clientHs);
 
