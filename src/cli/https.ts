@@ -22,9 +22,13 @@ export function cryptoProvider(name: string | undefined): CryptoProvider {
   throw new UsageError(`--tls-provider wants noble or node, not "${name}"`);
 }
 
-/** ~/.tunstack (under sudo, root's home: the CA belongs to whoever runs the stack). */
+/**
+ * $TUNSTACK_STATE, else ~/.tunstack (under sudo, root's home: the CA belongs to whoever runs the
+ * stack). The test suite points TUNSTACK_STATE at a temporary directory.
+ */
 export function defaultStateDir(): string {
-  return join(homedir(), '.tunstack');
+  const fromEnv = process.env.TUNSTACK_STATE;
+  return fromEnv !== undefined && fromEnv !== '' ? fromEnv : join(homedir(), '.tunstack');
 }
 
 /** --ciphers: comma-separated TLS 1.3 suite names (openssl's spelling), preferred first. */

@@ -32,7 +32,7 @@ Options:
   --root DIR       serve the files in DIR at /                  (default: a built-in page)
   --https PORT     HTTPS port                                   (default 443; 0 turns HTTPS off)
   --no-https       no HTTPS
-  --state DIR      where the local CA and the server certificate live (default ~/.tunstack)
+  --state DIR      where the local CA and the server certificate live (default $TUNSTACK_STATE or ~/.tunstack)
   --cert FILE      serve this certificate chain (PEM) instead, with --key FILE; repeat the pair for
   --key FILE       more names: the client's SNI picks the certificate (the first is the default)
   --tls-provider P noble (pure JS, default) or node (node:crypto/OpenSSL) for TLS cryptography
