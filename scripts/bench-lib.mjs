@@ -43,10 +43,13 @@ export function vethPair(tag, net) {
   return [a, b];
 }
 
-/** Spawns a child that is killed on exit, resolving once its stdout matches `ready`. */
+/** Spawns a child that is killed on exit, resolving once its stdout matches `ready`. Its stderr so far: `proc.stderrText()`. */
 export function startChild(cmd, args, ready) {
-  const proc = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'ignore'] });
+  const proc = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   children.add(proc);
+  let err = '';
+  proc.stderr.on('data', (d) => (err += d));
+  proc.stderrText = () => err;
   return new Promise((resolve, reject) => {
     let out = '';
     proc.stdout.on('data', (d) => {

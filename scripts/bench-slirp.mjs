@@ -11,7 +11,9 @@
 //                (slirp's guest reaches the host's 127.0.0.1 as 10.0.2.2)                 http://10.0.2.2:PORT/
 // slirp's path has one more process (the app runs beside it, on another core if there is one) and one more
 // kernel TCP hop (loopback): a figure for "what a namespace gets through slirp", not for libslirp alone. The
-// row "kernel loopback" (curl → the same server directly) shows the ceiling of the app and curl.
+// row "kernel loopback" (curl → the same server directly) shows the ceiling of the app and curl. tunstack runs
+// at MTU 1500 both with its TUN offloads (serve's default: 64 KB GRO/TSO super-segments) and without
+// (--no-offload, one packet per segment), and at MTU 9000 and 65520 without them.
 //
 // Network safety: namespaces tunstack-<pid>-…, removed on exit (also on failure); slirp4netns runs only for our
 // namespace, with DNS off, outbound sockets bound to 127.0.0.1 and the default route it adds deleted, so the
@@ -28,7 +30,7 @@ const BYTES = 200 * 1024 * 1024;
 const REPS = Math.max(1, Math.min(5, Number(process.env.BENCH_SLIRP_REPS ?? 2)));
 const CURL_MAX = 60; // seconds per transfer
 const PROBE_MAX = 8; // seconds for a set-up expected to be slow (tunstack at MTU 65520)
-const DEADLINE = Date.now() + 170_000; // overall: no new transfer starts after this
+const DEADLINE = Date.now() + 200_000; // overall: no new transfer starts after this
 const SLIRP_BIG_MTU = 65520; // slirp4netns accepts up to 65521
 
 if (process.getuid?.() !== 0) {
@@ -165,10 +167,19 @@ async function measure(ns, base, maxTime) {
 }
 
 // ---- run --------------------------------------------------------------------------------------------------
-const tunstackRow = async (mtu, maxTime = CURL_MAX) => {
-  const { ns, proc } = await startServe(`ts${mtu}`, ['--mtu', String(mtu)]);
+/**
+ * `tunstack serve --mtu M`, with the TUN offloads (IFF_VNET_HDR + TSO/GRO: 64 KB super-segments both ways,
+ * serve's default) or without them (--no-offload: a plain TUN, one packet per segment). `offloads` in the
+ * result is what serve reported: 'on', 'off', or why the kernel refused them.
+ */
+const tunstackRow = async (mtu, { offload, maxTime = CURL_MAX }) => {
+  const { ns, proc } = await startServe(`ts${mtu}${offload ? 'o' : 'p'}`, ['--mtu', String(mtu), ...(offload ? [] : ['--no-offload'])]);
   try {
-    return await measure(ns, 'http://198.18.0.2', maxTime);
+    // serve's status line goes to stderr just before "ready" to stdout: the pipes may deliver them in either order.
+    for (let i = 0; i < 40 && !/kernel side/.test(proc.stderrText()); i++) await new Promise((r) => setTimeout(r, 50));
+    const err = proc.stderrText();
+    const offloads = /offloads on/.test(err) ? 'on' : /offloads unavailable \((.*)\)/.exec(err)?.[1] ?? 'off';
+    return { ...(await measure(ns, 'http://198.18.0.2', maxTime)), offloads };
   } finally {
     await stop(proc);
   }
@@ -205,12 +216,13 @@ async function slirpRow(mtu) {
 }
 
 const s1500 = await slirpRow(1500);
-const t1500 = await tunstackRow(1500);
+const t1500 = await tunstackRow(1500, { offload: false });
+const o1500 = await tunstackRow(1500, { offload: true });
 const sBig = await slirpRow(SLIRP_BIG_MTU);
-const t9000 = await tunstackRow(9000);
+const t9000 = await tunstackRow(9000, { offload: false });
 // MTU 65520 is the largest both accept; a 65 KB segment against a window near 64 KiB has crawled in some builds,
 // so each transfer gets a short bound (PROBE_MAX) and, if cut short, its rate over whatever arrived (marked *).
-const tBig = await tunstackRow(65520, PROBE_MAX);
+const tBig = await tunstackRow(65520, { offload: false, maxTime: PROBE_MAX });
 const loop = server ? await measure(undefined, `http://127.0.0.1:${port}`, CURL_MAX) : undefined;
 if (server) await stop(server);
 
@@ -221,18 +233,22 @@ const line = (label, d, u) => console.log(`  ${label.padEnd(46)} ${d.padStart(14
 console.log('');
 line('set-up', 'download Gbit/s', 'upload Gbit/s');
 const show = (label, r) => { if (r) line(label, cell(r.down), cell(r.up)); };
+const offLabel = (r) => (r.offloads === 'on' ? 'offloads on' : r.offloads === 'off' ? 'offloads OFF' : `offloads unavailable: ${r.offloads}`);
 show('slirp4netns --mtu=1500', s1500);
-show('tunstack serve --mtu 1500', t1500);
-if (s1500) line('  ratio tunstack / slirp, MTU 1500', ratio(t1500.down, s1500.down), ratio(t1500.up, s1500.up));
+show('tunstack serve --mtu 1500 --no-offload', t1500);
+show(`tunstack serve --mtu 1500 (${offLabel(o1500)})`, o1500);
+if (s1500) line('  ratio tunstack no-offload / slirp, MTU 1500', ratio(t1500.down, s1500.down), ratio(t1500.up, s1500.up));
+if (s1500) line('  ratio tunstack offloads / slirp, MTU 1500', ratio(o1500.down, s1500.down), ratio(o1500.up, s1500.up));
 show(`slirp4netns --mtu=${SLIRP_BIG_MTU}`, sBig);
-show('tunstack serve --mtu 9000', t9000);
-show('tunstack serve --mtu 65520', tBig);
+show('tunstack serve --mtu 9000 --no-offload', t9000);
+show('tunstack serve --mtu 65520 --no-offload', tBig);
 if (sBig) line(`  ratio tunstack 9000 / slirp ${SLIRP_BIG_MTU}`, ratio(t9000.down, sBig.down), ratio(t9000.up, sBig.up));
 if (sBig) line(`  ratio tunstack 65520 / slirp ${SLIRP_BIG_MTU}`, ratio(tBig.down, sBig.down), ratio(tBig.up, sBig.up));
+if (sBig) line(`  ratio tunstack 1500+offloads / slirp ${SLIRP_BIG_MTU}`, ratio(o1500.down, sBig.down), ratio(o1500.up, sBig.up));
 show('kernel loopback, no userspace stack (ceiling)', loop);
 
 const notes = [];
-for (const [label, r] of [['slirp 1500', s1500], ['tunstack 1500', t1500], [`slirp ${SLIRP_BIG_MTU}`, sBig], ['tunstack 9000', t9000], ['tunstack 65520', tBig], ['loopback', loop]]) {
+for (const [label, r] of [['slirp 1500', s1500], ['tunstack 1500 no-offload', t1500], ['tunstack 1500 offloads', o1500], [`slirp ${SLIRP_BIG_MTU}`, sBig], ['tunstack 9000', t9000], ['tunstack 65520', tBig], ['loopback', loop]]) {
   for (const dir of ['down', 'up']) {
     const x = r?.[dir];
     if (x?.error) notes.push(`${label} ${dir}load failed: ${x.error.split('\n')[0]}`);
@@ -241,7 +257,7 @@ for (const [label, r] of [['slirp 1500', s1500], ['tunstack 1500', t1500], [`sli
 }
 if (notes.length) console.log(`\n  ${notes.join('\n  ')}`);
 console.log('\n  client (both): ip netns exec NS curl -sS --max-time 60 -o /dev/null URL/bytes/209715200   |   curl … --data-binary @200MiB URL/sink');
-console.log('  tunstack:      node dist/cli/main.js serve --netns NS --mtu M   (URL http://198.18.0.2)');
+console.log('  tunstack:      node dist/cli/main.js serve --netns NS --mtu M [--no-offload]   (URL http://198.18.0.2; offloads = IFF_VNET_HDR + TSO4/GRO, serve\'s default)');
 if (slirpFailure) {
   console.log(`  slirp4netns:   not measured — ${slirpFailure}`);
 } else {

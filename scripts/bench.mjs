@@ -4,7 +4,7 @@
 //      versus the kernel answering over a veth pair between two namespaces.
 //   2. TCP: bulk download/upload and HTTP requests/s, tunstack vs the kernel (scripts/bench-tcp.mjs).
 //   3. The native addon's raw read/write packet rates (scripts/bench-addon.mjs).
-//   4. Bulk TCP, tunstack vs slirp4netns (scripts/bench-slirp.mjs); 5. memory per idle connection (scripts/bench-idle.mjs).
+//   4. Bulk TCP, tunstack (with and without TUN offloads) vs slirp4netns (scripts/bench-slirp.mjs); 5. memory per idle connection (scripts/bench-idle.mjs).
 //   7. L4 load balancing: `tunstack lb` nat and proxy vs direct, requests/s, p50/p99, bulk (scripts/bench-lb.mjs).
 // Needs root. Everything runs in namespaces named tunstack-<pid>-…, removed afterwards; bounded in
 // count (100,000 echoes) and time (ping -w 60).
@@ -77,7 +77,7 @@ const addon = spawnSync(process.execPath, [join(root, 'scripts/bench-addon.mjs')
 console.log('');
 
 // 4. tunstack vs slirp4netns, bulk TCP (scripts/bench-slirp.mjs); 5. memory per idle connection (scripts/bench-idle.mjs).
-for (const [what, script, timeout] of [['slirp4netns comparison', 'bench-slirp.mjs', 200_000], ['idle-connection memory', 'bench-idle.mjs', 75_000]]) {
+for (const [what, script, timeout] of [['slirp4netns comparison', 'bench-slirp.mjs', 240_000], ['idle-connection memory', 'bench-idle.mjs', 75_000]]) {
   const r = spawnSync(process.execPath, ['--expose-gc', join(root, 'scripts', script)], { stdio: 'inherit', timeout });
   if (r.status !== 0) console.log(`  (the ${what} bench failed${r.error ? `: ${r.error.message}` : ''})`);
   console.log('');

@@ -41,6 +41,7 @@ export interface RunningStackOptions {
   /**
    * Impair the packets tunstack receives (loss, delay, reordering), exactly as `tc qdisc add dev TUN
    * root netem …` on the kernel side's device would; `impairOut` does the same to what tunstack sends.
+   * Per TCP segment, with offloads too: FaultLink cuts super-segments whose segments meet different fates.
    */
   impair?: Impairment;
   impairOut?: Impairment;
@@ -54,6 +55,8 @@ export class RunningStack {
   https: { server: HttpServer; tls: TlsServer } | undefined;
   private trace: ((line: string) => void) | undefined;
   private keyLogFile: KeyLogFile | undefined;
+  /** The fault injector, when --impair/--impair-out (its counters: segments dropped, super-segments split …). */
+  fault: FaultLink | undefined;
 
   private constructor(
     readonly tun: TunLink,
@@ -69,17 +72,19 @@ export class RunningStack {
     try {
       let link: Link = tun;
       let tap: PcapTap | undefined;
+      let fault: FaultLink | undefined;
       if (opts.pcap) {
         tap = new PcapTap(tun, fileSink(opts.pcap), { interfaceName: tun.name });
         link = tap;
       }
       // The fault injector sits above the tap: the capture shows what really crossed the TUN.
       if (opts.impair || opts.impairOut) {
-        link = new FaultLink(link, {
+        fault = new FaultLink(link, {
           ...(opts.impair ? { inbound: opts.impair } : {}),
           ...(opts.impairOut ? { outbound: opts.impairOut } : {}),
           seed: 1,
         });
+        link = fault;
       }
       const stack = new Stack(link, {
         address: opts.addr,
@@ -90,6 +95,7 @@ export class RunningStack {
       const running = new RunningStack(tun, stack, tap);
       running.trace = opts.trace;
       running.keyLogFile = opts.keyLogFile ?? keyLogFromEnv(process.env, (e) => process.stderr.write(`tunstack: ${e.message}\n`));
+      running.fault = fault;
       if (opts.httpPort !== undefined) running.serveHttp(opts.httpPort, opts.httpRoot);
       if (opts.https) running.serveHttps(opts.https.port, opts.https.config, opts.httpRoot);
       return running;

@@ -44,7 +44,9 @@ Options:
                    64 KB super-segments (falls back to a plain TUN when the kernel refuses)
   --impair SPEC    impair the packets the kernel sends to tunstack, as netem on the kernel side's
                    device would: loss=2%,delay=5ms,reorder=10% (that share skips the delay),duplicate=1%;
-                   seeded, so runs repeat (for kernels without sch_netem); turns offloads off
+                   seeded, so runs repeat (for kernels without sch_netem). Impairment is per TCP
+                   segment, offloads or not: a 64 KB super-segment that draws a loss, duplicate or
+                   reorder is cut into its MSS-sized segments first
   --impair-out SPEC  the same for the packets tunstack sends
   --trace          print every TCP state change, every TLS handshake message (suites, groups,
                    HelloRetryRequest, resumption, KeyUpdate, alerts) and one line per packet on stderr
@@ -106,10 +108,9 @@ export async function serve(argv: string[]): Promise<number> {
         })
       : undefined;
   const running = await RunningStack.start({
+    // Impairment keeps the offloads: FaultLink impairs per TCP segment, cutting a super-segment
+    // into its segments when they meet different fates (what netem on the device would see).
     ...stackOpts,
-    // The fault injector drops and delays whole packets: with offloads those would be 64 KB
-    // super-segments, which is not what netem on the device would see. Impairment means no offloads.
-    offload: stackOpts.offload && !impair && !impairOut,
     ...(impair ? { impair } : {}),
     ...(impairOut ? { impairOut } : {}),
     ...(httpPort > 0 ? { httpPort } : {}),

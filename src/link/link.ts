@@ -4,8 +4,10 @@
 /**
  * Receives one batch of inbound packets. Each packet is a view that is only guaranteed
  * valid during the call: a receiver that keeps bytes past the call must copy them.
+ * `gso[i] > 0` (when given) says packet i is a GRO-coalesced TCP super-segment of segments of that
+ * many data octets (TunLink with offloads passes the kernel's gso_size).
  */
-export type BatchReceiver = (packets: readonly Uint8Array[]) => void;
+export type BatchReceiver = (packets: readonly Uint8Array[], gso?: readonly number[]) => void;
 
 export interface Link {
   /** Device or link name, for messages and capture metadata. */

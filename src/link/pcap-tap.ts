@@ -273,14 +273,14 @@ export class PcapTap implements Link {
   }
 
   setReceiver(receiver: BatchReceiver): void {
-    this.inner.setReceiver((packets) => {
+    this.inner.setReceiver((packets, gso) => {
       // The inbound batch is encoded now (timestamp of arrival, bytes as they came) but written only
       // when the stack sends something, or when it is done with the batch: a Decryption Secrets Block
       // written while the stack processes it (a TLS client deriving keys from the ServerHello) then
       // lands before the encrypted records that arrived in the same batch, as Wireshark needs it.
       this.record(packets, 'inbound', true);
       try {
-        receiver(packets);
+        receiver(packets, gso);
       } finally {
         this.flushInbound();
       }

@@ -5,7 +5,15 @@ import { parseCidr } from '../wire/addr.js';
 import type { BatchReceiver, Link } from './link.js';
 import { createNetns, deleteNetns, deleteNetnsSync, netnsExists, run } from './netns.js';
 import { loadTunAddon, type TunError, type TunHandle, type TunStats } from './tun-native.js';
-import { decodeVirtioFrame, newVirtioRxCounters, prepareTcpGso, VIRTIO_NET_HDR_LEN, type VirtioRxCounters } from './virtio-net.js';
+import {
+  decodeVirtioFrame,
+  newVirtioRxCounters,
+  prepareTcpGso,
+  VIRTIO_NET_HDR_GSO_ECN,
+  VIRTIO_NET_HDR_GSO_TCPV4,
+  VIRTIO_NET_HDR_LEN,
+  type VirtioRxCounters,
+} from './virtio-net.js';
 
 export interface TunLinkOptions {
   /** Requested device name; default: kernel-chosen `tun%d`. */
@@ -30,7 +38,17 @@ export interface TunLinkOptions {
    * and passes plain IPv4 packets up; it sends plain packets with a zero header (no GSO).
    */
   offload?: boolean;
+  /**
+   * Tests only: make TUNSETOFFLOAD fail with EINVAL as a kernel without these offloads would, so the
+   * fallback to a plain TUN (and `offloadUnavailable`) can be exercised on a kernel that has them.
+   * Default: whether the environment has TUNSTACK_TEST_REFUSE_OFFLOAD=1 (so a `tunstack serve`
+   * child process can be told too). Never set it outside tests.
+   */
+  testRefuseOffload?: boolean;
 }
+
+/** The environment variable behind TunLinkOptions.testRefuseOffload (tests only). */
+export const TEST_REFUSE_OFFLOAD_ENV = 'TUNSTACK_TEST_REFUSE_OFFLOAD';
 
 /** TunLink's counters: the addon's, plus the offload path's (all 0 without `offload`). */
 export interface TunLinkStats extends TunStats {
@@ -108,6 +126,7 @@ export class TunLink implements Link {
       let h: ReturnType<typeof addon.open> | undefined;
       try {
         h = addon.open({ ...name, vnetHdr: true, vnetHdrSize: VIRTIO_NET_HDR_LEN, prependVnetHdr: true });
+        if (opts.testRefuseOffload ?? process.env[TEST_REFUSE_OFFLOAD_ENV] === '1') throw refusedOffloadForTest();
         h.setOffload(flags.TUN_F_CSUM | flags.TUN_F_TSO4);
         handle = h;
       } catch (e) {
@@ -211,14 +230,23 @@ export class TunLink implements Link {
         if (offload) {
           // Strip each frame's virtio-net header (views, no copies) and finish partial checksums in place.
           const packets: Uint8Array[] = [];
+          const gso: number[] = [];
+          let anyGso = false;
           let off = buffer.byteOffset;
           for (let i = 0; i < count; i++) {
             const len = lengths[i] as number;
-            const pkt = decodeVirtioFrame(new Uint8Array(buffer.buffer, off, len), rx, VIRTIO_NET_HDR_LEN);
-            if (pkt !== undefined) packets.push(pkt);
+            const frame = new Uint8Array(buffer.buffer, off, len);
+            const pkt = decodeVirtioFrame(frame, rx, VIRTIO_NET_HDR_LEN);
+            if (pkt !== undefined) {
+              packets.push(pkt);
+              // A GRO super-segment: say its segment size (gso_size) to whoever cares (FaultLink).
+              const g = (frame[1]! & ~VIRTIO_NET_HDR_GSO_ECN) === VIRTIO_NET_HDR_GSO_TCPV4 ? frame[4]! | (frame[5]! << 8) : 0;
+              if (g > 0) anyGso = true;
+              gso.push(g);
+            }
             off += len;
           }
-          if (packets.length > 0) this.#receiver?.(packets);
+          if (packets.length > 0) this.#receiver?.(packets, anyGso ? gso : undefined);
           return;
         }
         // Views over the batch buffer (no copies): valid as long as anyone holds them, since each batch is a fresh Buffer.
@@ -285,6 +313,15 @@ export class TunLink implements Link {
     this.#closedSync = true;
     if (this.#createdNetns && this.#netns !== undefined) deleteNetnsSync(this.#netns);
   }
+}
+
+/** The error the addon throws when the kernel refuses TUNSETOFFLOAD (EINVAL), marked as simulated. */
+function refusedOffloadForTest(): NodeJS.ErrnoException {
+  const e: NodeJS.ErrnoException = new Error(`setting TUN offloads failed: Invalid argument (simulated: ${TEST_REFUSE_OFFLOAD_ENV}=1)`);
+  e.code = 'EINVAL';
+  e.errno = -22;
+  e.syscall = 'ioctl(TUNSETOFFLOAD)';
+  return e;
 }
 
 /** Best effort: net.ipv6.conf.DEV.disable_ipv6=1 in the device's namespace (absent when IPv6 is off in the kernel). */

@@ -58,10 +58,10 @@ export interface ServeProcess {
   exited: () => Promise<number | null>;
 }
 
-/** Starts `tunstack serve ARGS` from dist/ and resolves once it printed "ready ". */
-export function startServe(args: string[]): Promise<ServeProcess> {
+/** Starts `tunstack serve ARGS` from dist/ (with `env` added to the environment) and resolves once it printed "ready ". */
+export function startServe(args: string[], env?: NodeJS.ProcessEnv): Promise<ServeProcess> {
   if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run npm run build`);
-  const proc = spawn(process.execPath, [CLI, 'serve', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const proc = spawn(process.execPath, [CLI, 'serve', ...args], { stdio: ['ignore', 'pipe', 'pipe'], ...(env ? { env: { ...process.env, ...env } } : {}) });
   let out = '';
   let err = '';
   proc.stdout!.on('data', (d: Buffer) => (out += d.toString()));

@@ -287,3 +287,26 @@ describe.skipIf(!privileged)('TunLink offload end to end (root)', () => {
     console.log(figures.join('\n'));
   });
 });
+
+describe.skipIf(!privileged)('TunLink offload fallback (root)', () => {
+  it('falls_back_to_a_plain_tun_and_keeps_the_reason_when_tunsetoffload_is_refused', async () => {
+    const ns = netnsName(process.pid, `off${++nsCounter}`);
+    namespaces.add(ns);
+    // The test seam makes TUNSETOFFLOAD fail with EINVAL, as a kernel without TSO4 would.
+    const link = await TunLink.open({ netns: ns, peer: '198.18.0.1/24', mtu: 1500, offload: true, testRefuseOffload: true });
+    try {
+      expect(link.offload).toBe(false);
+      expect(link.tsoMaxSize).toBeUndefined();
+      expect(link.offloadUnavailable).toMatch(/setting TUN offloads failed: Invalid argument \(simulated/);
+      // The plain device works: the kernel's ping gets through it (no virtio-net header in front).
+      const stack = new Stack(link, { address: '198.18.0.2' });
+      const out = await inNs(ns, ['ping', '-c', '2', '-i', '0.2', '-W', '2', '198.18.0.2']);
+      expect(out).toMatch(/2 packets transmitted, 2 received/);
+      await stack.close();
+    } finally {
+      await link.close();
+      await deleteNetns(ns).catch(() => undefined);
+      namespaces.delete(ns);
+    }
+  });
+});
