@@ -112,7 +112,9 @@ describe('proxy mode', () => {
     expect(dead!.state).toBe('down');
     expect(dead!.failures).toBeGreaterThanOrEqual(2);
     expect(live!.flows).toBeGreaterThanOrEqual(4);
-    expect(log.some((l) => /198\.18\.0\.1:8081 DOWN .*connection refused \(passive\)/.test(l))).toBe(true);
+    // fall 2 with one active check at most in this test (interval 60 s; the first check runs at once
+    // and may come before or after the first refused flow): at least one failure was passive.
+    expect(log.some((l) => /198\.18\.0\.1:8081 DOWN .*refused/.test(l))).toBe(true);
   });
 });
 
