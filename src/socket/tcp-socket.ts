@@ -22,11 +22,6 @@ export function tcpError(code: TcpErrorCode | 'EPIPE', message: string, extra: R
 }
 
 export class TcpSocket extends Duplex {
-  readonly remoteAddress: string;
-  readonly remotePort: number;
-  readonly localAddress: string;
-  readonly localPort: number;
-  readonly remoteFamily = 'IPv4';
   connecting: boolean;
   bytesRead = 0;
   bytesWritten = 0;
@@ -47,10 +42,27 @@ export class TcpSocket extends Duplex {
     // chosen by the server/connect options; http.Server sets it itself).
     super({ allowHalfOpen: true, decodeStrings: true });
     this.connecting = connecting;
-    this.remoteAddress = formatIpv4Addr(tcb.remoteAddr);
-    this.remotePort = tcb.remotePort;
-    this.localAddress = formatIpv4Addr(tcb.localAddr);
-    this.localPort = tcb.localPort;
+  }
+
+  // node:net's address fields, as getters over the TCB (strings made when asked: heap per idle connection).
+  get remoteAddress(): string {
+    return formatIpv4Addr(this.tcb.remoteAddr);
+  }
+
+  get remotePort(): number {
+    return this.tcb.remotePort;
+  }
+
+  get localAddress(): string {
+    return formatIpv4Addr(this.tcb.localAddr);
+  }
+
+  get localPort(): number {
+    return this.tcb.localPort;
+  }
+
+  get remoteFamily(): string {
+    return 'IPv4';
   }
 
   // ------------------------------------------------------------------ node:net surface

@@ -30,6 +30,58 @@ export interface TcbCounters {
   bytesReceived: number;
 }
 
+/** What every connection opened with one TcbOptions object shares: resolved once, never mutated. */
+interface SharedOptions {
+  opts: Readonly<ResolvedTcbOptions>;
+  ourWscale: number;
+  keepAlive: Readonly<Required<KeepAliveOptions>>;
+  rtt: { initialRtoMs: number; minRtoMs: number; maxRtoMs: number };
+  ccFactory: (mss: number, initialWindow?: number) => CongestionControl;
+}
+
+const newReno = (mss: number, iw?: number): CongestionControl => new NewReno(mss, iw);
+const sharedCache = new WeakMap<TcbOptions, SharedOptions>();
+
+function sharedOptions(opts: TcbOptions): SharedOptions {
+  const hit = sharedCache.get(opts);
+  if (hit !== undefined) return hit;
+  const resolved: ResolvedTcbOptions = {
+    mss: opts.mss,
+    recvBufferSize: opts.windowScaling ? (opts.recvBufferSize ?? MAX_WINDOW) : Math.min(opts.recvBufferSize ?? MAX_WINDOW, MAX_WINDOW),
+    sendBufferSize: opts.sendBufferSize ?? 256 * 1024,
+    mslMs: opts.mslMs ?? 30_000,
+    delayedAckMs: opts.delayedAckMs ?? 40,
+    initialRtoMs: opts.initialRtoMs ?? 1000,
+    minRtoMs: opts.minRtoMs ?? 200,
+    maxRtoMs: opts.maxRtoMs ?? 120_000,
+    noDelay: opts.noDelay ?? false,
+    userTimeoutMs: opts.userTimeoutMs,
+    maxRetransmits: opts.maxRetransmits ?? 15,
+    synRetries: opts.synRetries ?? 6,
+    synAckRetries: opts.synAckRetries ?? 5,
+    finWait2TimeoutMs: opts.finWait2TimeoutMs ?? 60_000,
+    windowScaling: opts.windowScaling ?? false,
+    timestamps: opts.timestamps ?? false,
+    sack: opts.sack ?? false,
+    gsoMaxSize: opts.gsoMaxSize ?? 0,
+  };
+  // RFC 7323 §2.3: the shift is at most 14; pick the smallest that lets 16 bits cover the buffer.
+  let shift = 0;
+  while (shift < 14 && resolved.recvBufferSize / 2 ** shift > MAX_WINDOW) shift++;
+  const shared: SharedOptions = {
+    opts: resolved,
+    ourWscale: shift,
+    keepAlive: { enabled: false, idleMs: 7_200_000, intervalMs: 75_000, probes: 9, ...opts.keepAlive },
+    rtt: { initialRtoMs: resolved.initialRtoMs, minRtoMs: resolved.minRtoMs, maxRtoMs: resolved.maxRtoMs },
+    ccFactory: opts.congestionControl ?? newReno,
+  };
+  sharedCache.set(opts, shared);
+  return shared;
+}
+
+/** The options a peer offered in its SYN, before one arrives (shared: replaced, never mutated). */
+const NOTHING_OFFERED: Conn['peerOffered'] = { wscale: undefined, ts: undefined, sack: false };
+
 export class Conn {
   readonly localPort: number;
   readonly remotePort: number;
@@ -95,11 +147,7 @@ export class Conn {
   /** The peer allows SACK blocks from us (its SYN carried SACK-permitted, and we offered it). */
   sackOk = false;
   /** The peer offered these in its SYN (a passive open answers in kind). */
-  peerOffered: { wscale: number | undefined; ts: { tsVal: number } | undefined; sack: boolean } = {
-    wscale: undefined,
-    ts: undefined,
-    sack: false,
-  };
+  peerOffered: Readonly<{ wscale: number | undefined; ts: { tsVal: number } | undefined; sack: boolean }> = NOTHING_OFFERED;
   /** The peer's FIN, once seen (possibly ahead of RCV.NXT). */
   peerFinSeq: number | undefined;
   /** The peer's FIN was consumed (RCV.NXT advanced over it). */
@@ -147,8 +195,8 @@ export class Conn {
   challengeAcksSuppressed = 0;
 
   readonly events: TcpEvent[] = [];
-  readonly opts: ResolvedTcbOptions;
-  keepAlive: Required<KeepAliveOptions>;
+  readonly opts: Readonly<ResolvedTcbOptions>;
+  keepAlive: Readonly<Required<KeepAliveOptions>>;
   noDelay: boolean;
 
   constructor(
@@ -161,41 +209,17 @@ export class Conn {
     this.localPort = ends.localPort;
     this.remotePort = ends.remotePort;
     this.passive = passive;
-    this.opts = {
-      mss: opts.mss,
-      recvBufferSize: opts.windowScaling ? (opts.recvBufferSize ?? MAX_WINDOW) : Math.min(opts.recvBufferSize ?? MAX_WINDOW, MAX_WINDOW),
-      sendBufferSize: opts.sendBufferSize ?? 256 * 1024,
-      mslMs: opts.mslMs ?? 30_000,
-      delayedAckMs: opts.delayedAckMs ?? 40,
-      initialRtoMs: opts.initialRtoMs ?? 1000,
-      minRtoMs: opts.minRtoMs ?? 200,
-      maxRtoMs: opts.maxRtoMs ?? 120_000,
-      noDelay: opts.noDelay ?? false,
-      userTimeoutMs: opts.userTimeoutMs,
-      maxRetransmits: opts.maxRetransmits ?? 15,
-      synRetries: opts.synRetries ?? 6,
-      synAckRetries: opts.synAckRetries ?? 5,
-      finWait2TimeoutMs: opts.finWait2TimeoutMs ?? 60_000,
-      windowScaling: opts.windowScaling ?? false,
-      timestamps: opts.timestamps ?? false,
-      sack: opts.sack ?? false,
-      gsoMaxSize: opts.gsoMaxSize ?? 0,
-    };
-    // RFC 7323 §2.3: the shift is at most 14; pick the smallest that lets 16 bits cover the buffer.
-    let shift = 0;
-    while (shift < 14 && this.opts.recvBufferSize / 2 ** shift > MAX_WINDOW) shift++;
-    this.ourWscale = shift;
+    // Connections opened with the same options object share its resolved form (heap per idle connection).
+    const shared = sharedOptions(opts);
+    this.opts = shared.opts;
+    this.ourWscale = shared.ourWscale;
     this.noDelay = this.opts.noDelay;
-    this.keepAlive = { enabled: false, idleMs: 7_200_000, intervalMs: 75_000, probes: 9, ...opts.keepAlive };
+    this.keepAlive = shared.keepAlive;
     this.sndMss = Math.min(DEFAULT_PEER_MSS, opts.mss);
     this.sendBuf = new SendBuffer(this.opts.sendBufferSize);
     this.recvBuf = new ReceiveBuffer(this.opts.recvBufferSize);
-    this.rtt = new RttEstimator({
-      initialRtoMs: this.opts.initialRtoMs,
-      minRtoMs: this.opts.minRtoMs,
-      maxRtoMs: this.opts.maxRtoMs,
-    });
-    this.ccFactory = opts.congestionControl ?? ((m, iw) => new NewReno(m, iw));
+    this.rtt = new RttEstimator(shared.rtt);
+    this.ccFactory = shared.ccFactory;
     this.cc = this.ccFactory(this.sndMss);
   }
 
@@ -229,6 +253,8 @@ export class Conn {
     if (from === to) return;
     if (!isAllowedTransition(from, to)) throw new Error(`TCP bug: transition ${from} → ${to} is not in the state diagram`);
     this.state = to;
+    // The SYN's options matter only until the handshake is done (the SYN-ACK and its retransmissions).
+    if (to === 'ESTABLISHED') this.peerOffered = NOTHING_OFFERED;
     this.emit({ type: 'state', from, to });
   }
 

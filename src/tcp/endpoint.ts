@@ -109,6 +109,8 @@ export class TcpEndpoint {
   lastInternalError: string | undefined;
   private readonly mss: number;
   private readonly tcbDefaults: Omit<TcbOptions, 'mss'>;
+  /** The options of every TCB opened without options of its own: one object, so they share its resolved form. */
+  private readonly defaultTcbOptions: TcbOptions;
   private readonly isn: IsnGenerator;
   private readonly table = new ConnTable();
   private readonly listeners = new Map<number, Listener>();
@@ -124,6 +126,7 @@ export class TcpEndpoint {
     this.address = opts.address >>> 0;
     this.mss = opts.mss;
     this.tcbDefaults = opts.tcb ?? {};
+    this.defaultTcbOptions = { ...this.tcbDefaults, mss: this.mss };
     this.isn = opts.isn ?? rfc6528Isn(opts.isnKey ?? globalThis.crypto.getRandomValues(new Uint8Array(16)));
     this.nextEphemeral =
       opts.ephemeralStart ?? EPHEMERAL_LOW + (globalThis.crypto.getRandomValues(new Uint16Array(1))[0]! % (EPHEMERAL_HIGH - EPHEMERAL_LOW + 1));
@@ -151,7 +154,7 @@ export class TcpEndpoint {
     const tcb = new Tcb(
       { localAddr: this.address, localPort, remoteAddr: remoteAddr >>> 0, remotePort },
       false,
-      { ...this.tcbDefaults, ...opts, mss: this.mss },
+      hasTcbOptions(opts) ? { ...this.tcbDefaults, ...withoutLocalPort(opts), mss: this.mss } : this.defaultTcbOptions,
     );
     this.table.set(tcb);
     tcb.openActive(now, this.isn(now, this.tuple(tcb)));
@@ -237,7 +240,7 @@ export class TcpEndpoint {
     const tcb = new Tcb(
       { localAddr: this.address, localPort: seg.dstPort, remoteAddr: ip.src, remotePort: seg.srcPort },
       true,
-      { ...this.tcbDefaults, mss: this.mss },
+      this.defaultTcbOptions,
     );
     this.table.set(tcb);
     this.parent.set(tcb, listener);
@@ -374,4 +377,15 @@ export class TcpEndpoint {
     }
     throw Object.assign(new Error('no free ephemeral port for that peer'), { code: 'EADDRNOTAVAIL' });
   }
+}
+
+/** Whether connect() was given TCB options beyond the local port. */
+function hasTcbOptions(opts: Partial<TcbOptions> & { localPort?: number }): boolean {
+  for (const k in opts) if (k !== 'localPort' && opts[k as keyof typeof opts] !== undefined) return true;
+  return false;
+}
+
+function withoutLocalPort(opts: Partial<TcbOptions> & { localPort?: number }): Partial<TcbOptions> {
+  const { localPort: _localPort, ...rest } = opts;
+  return rest;
 }

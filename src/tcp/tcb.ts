@@ -283,7 +283,11 @@ export class Tcb implements TcbCounters {
   // =============================================================================== events
 
   pollEvent(): TcpEvent | undefined {
-    return this.c.events.shift();
+    const events = this.c.events;
+    const e = events.shift();
+    // Drained: let go of the queue's backing store (shift keeps it), which an idle connection would hold.
+    if (e !== undefined && events.length === 0) events.length = 0;
+    return e;
   }
 
   get hasEvents(): boolean {

@@ -63,17 +63,44 @@ function floorBytes(x: number): number {
   return Math.floor(x + 1e-9);
 }
 
+/** Cubic's constants, resolved from CubicOptions. */
+interface CubicParams {
+  readonly c: number;
+  readonly beta: number;
+  readonly fastConvergence: boolean;
+  readonly tcpFriendly: boolean;
+  readonly cwndValidation: boolean;
+  /** RFC 9438 §4.3: α_cubic = 3 * (1 - β_cubic) / (1 + β_cubic). */
+  readonly alphaCubic: number;
+}
+
+let defaultParams: CubicParams | undefined;
+
+function cubicParams(opts: CubicOptions): CubicParams {
+  const isDefault = opts.c === undefined && opts.beta === undefined && opts.fastConvergence === undefined && opts.tcpFriendly === undefined && opts.cwndValidation === undefined;
+  if (isDefault && defaultParams !== undefined) return defaultParams;
+  const c = opts.c ?? CUBIC_C;
+  const beta = opts.beta ?? CUBIC_BETA;
+  if (!(c > 0)) throw new RangeError(`cubic: C must be positive, got ${c}`);
+  if (!(beta > 0 && beta < 1)) throw new RangeError(`cubic: beta must be in (0, 1), got ${beta}`);
+  const p: CubicParams = {
+    c,
+    beta,
+    fastConvergence: opts.fastConvergence ?? true,
+    tcpFriendly: opts.tcpFriendly ?? true,
+    cwndValidation: opts.cwndValidation ?? true,
+    alphaCubic: (3 * (1 - beta)) / (1 + beta),
+  };
+  if (isDefault) defaultParams = p;
+  return p;
+}
+
 export class Cubic implements CongestionControl {
   readonly name = 'cubic';
   ssthresh = 0x7fffffff;
 
-  private readonly c: number;
-  private readonly beta: number;
-  private readonly fastConvergence: boolean;
-  private readonly tcpFriendly: boolean;
-  private readonly cwndValidation: boolean;
-  /** RFC 9438 §4.3: α_cubic = 3 * (1 - β_cubic) / (1 + β_cubic). */
-  private readonly alphaCubic: number;
+  /** The constants (C, β_cubic, α_cubic, switches): shared by every instance made with the same options. */
+  private readonly p: CubicParams;
 
   /** Congestion window in bytes, fractional in congestion avoidance; `cwnd` is its floor. */
   private cw: number;
@@ -107,15 +134,8 @@ export class Cubic implements CongestionControl {
     opts: CubicOptions = {},
   ) {
     if (!(mss > 0)) throw new RangeError(`cubic: mss must be positive, got ${mss}`);
-    this.c = opts.c ?? CUBIC_C;
-    this.beta = opts.beta ?? CUBIC_BETA;
-    if (!(this.c > 0)) throw new RangeError(`cubic: C must be positive, got ${this.c}`);
-    if (!(this.beta > 0 && this.beta < 1)) throw new RangeError(`cubic: beta must be in (0, 1), got ${this.beta}`);
-    this.fastConvergence = opts.fastConvergence ?? true;
-    this.tcpFriendly = opts.tcpFriendly ?? true;
-    this.cwndValidation = opts.cwndValidation ?? true;
-    this.alphaCubic = (3 * (1 - this.beta)) / (1 + this.beta);
-    this.alpha = this.alphaCubic;
+    this.p = cubicParams(opts);
+    this.alpha = this.p.alphaCubic;
     // RFC 5681 §3.1 (RFC 3390), as NewReno: IW = min(4*SMSS, max(2*SMSS, 4380)).
     this.cw = initialWindow ?? Math.min(4 * mss, Math.max(2 * mss, 4380));
   }
@@ -160,7 +180,7 @@ export class Cubic implements CongestionControl {
   /** W_cubic(t) in segments for the current stage at time `now` (ms), or undefined outside one. */
   windowAt(now: number): number | undefined {
     if (this.tEpoch === undefined) return undefined;
-    return cubicWindow((now - this.tEpoch) / 1000, this.kSec, this.wMaxSeg, this.c);
+    return cubicWindow((now - this.tEpoch) / 1000, this.kSec, this.wMaxSeg, this.p.c);
   }
 
   onAck(now: number, acked: number, rttMs: number | undefined, inFlight: number): void {
@@ -203,21 +223,21 @@ export class Cubic implements CongestionControl {
     const rtt = (this.srtt ?? 0) / 1000; // §4.2: "RTT is the smoothed round-trip time"
 
     // RFC 9438 §4.2: target = W_cubic(t + RTT), bounded to [cwnd, 1.5 * cwnd].
-    const wNext = cubicWindow(t + rtt, this.kSec, this.wMaxSeg, this.c);
+    const wNext = cubicWindow(t + rtt, this.kSec, this.wMaxSeg, this.p.c);
     const target = wNext < w ? w : wNext > 1.5 * w ? 1.5 * w : wNext;
     // RFC 9438 §4.4 (concave, cwnd < W_max) and §4.5 (convex, cwnd >= W_max): "cwnd MUST be
     // incremented by (target - cwnd) / cwnd for each received new ACK" — here per acknowledged
     // segment, so an ACK covering two segments counts twice (an interpretation: see file comment).
     let next = w + ((target - w) / w) * segmentsAcked;
 
-    if (this.tcpFriendly) {
+    if (this.p.tcpFriendly) {
       // RFC 9438 §4.3 Figure 4: W_est = W_est + α_cubic * segments_acked / cwnd.
       this.wEstSeg += (this.alpha * segmentsAcked) / w;
       // §4.3: "Once W_est has grown to reach ... cwnd_prior, the sender SHOULD set α_cubic to 1".
       if (this.wEstSeg >= this.cwndPriorSeg) this.alpha = 1;
       // §4.3: "If W_cubic(t) is less than W_est ... CUBIC is in the Reno-friendly region and cwnd
       // SHOULD be set to W_est"; §4.2: "chooses the larger of the two values" (so never a decrease).
-      if (cubicWindow(t, this.kSec, this.wMaxSeg, this.c) < this.wEstSeg) next = Math.max(next, this.wEstSeg);
+      if (cubicWindow(t, this.kSec, this.wMaxSeg, this.p.c) < this.wEstSeg) next = Math.max(next, this.wEstSeg);
     }
     this.cw = next * mss;
   }
@@ -226,11 +246,11 @@ export class Cubic implements CongestionControl {
     const w = this.cw / this.mss;
     // RFC 9438 §4.7 (fast convergence), before the reduction: W_max = cwnd * (1 + β_cubic) / 2 if
     // cwnd < W_max and fast convergence is enabled, else W_max = cwnd.
-    this.wMaxSeg = this.fastConvergence && w < this.wMaxSeg ? (w * (1 + this.beta)) / 2 : w;
+    this.wMaxSeg = this.p.fastConvergence && w < this.wMaxSeg ? (w * (1 + this.p.beta)) / 2 : w;
     // RFC 9438 §4.6 Figure 5: cwnd_prior = cwnd; ssthresh = max(cwnd * β_cubic, 2) — cwnd, not
     // flight_size (allowed by §4.6 with cwnd validation, see `isCwndLimited`).
     this.cwndPriorSeg = w;
-    this.ssthresh = Math.max(floorBytes(this.cw * this.beta), 2 * this.mss);
+    this.ssthresh = Math.max(floorBytes(this.cw * this.p.beta), 2 * this.mss);
     // §4.6: cwnd = max(ssthresh, 2); plus RFC 5681 §3.2 (4.3) inflation by the three segments that
     // left the network, which the TCB's fast recovery without SACK (like NewReno's) relies on. With
     // SACK the TCB sends by RFC 6675's pipe, which already leaves them out: cwnd = ssthresh.
@@ -270,7 +290,7 @@ export class Cubic implements CongestionControl {
       const w = this.cw / this.mss;
       this.cwndPriorSeg = w;
       this.wMaxSeg = w; // replaced at the start of the next congestion avoidance (§4.8)
-      this.ssthresh = Math.max(floorBytes(this.cw * this.beta), 2 * this.mss);
+      this.ssthresh = Math.max(floorBytes(this.cw * this.p.beta), 2 * this.mss);
     }
     // Deliberate (like Linux): a timeout inside fast recovery keeps the ssthresh already reduced
     // for this loss (cwnd is inflated there, so cwnd * β would be wrong; ≈ FlightSize * β anyway);
@@ -299,13 +319,13 @@ export class Cubic implements CongestionControl {
     } else {
       // §4.2 Figure 2: K = cubic_root((W_max - cwnd_epoch) / C). With cwnd_epoch = β_cubic * W_max
       // this is RFC 8312's K = cubic_root(W_max * (1 - β_cubic) / C).
-      this.kSec = cubicK(this.wMaxSeg, w, this.c);
+      this.kSec = cubicK(this.wMaxSeg, w, this.p.c);
     }
     this.afterTimeout = false;
     // §4.3: "W_est is set equal to cwnd_epoch at the start of the congestion avoidance stage"
     // (§4.8: the same after a timeout).
     this.wEstSeg = w;
-    this.alpha = this.wEstSeg >= this.cwndPriorSeg ? 1 : this.alphaCubic;
+    this.alpha = this.wEstSeg >= this.cwndPriorSeg ? 1 : this.p.alphaCubic;
   }
 
   private endEpoch(): void {
@@ -321,7 +341,7 @@ export class Cubic implements CongestionControl {
    * window, still grow it (as Linux latches `is_cwnd_limited` for a window).
    */
   private isCwndLimited(acked: number, inFlight: number): boolean {
-    if (!this.cwndValidation) return true;
+    if (!this.p.cwndValidation) return true;
     const flightBefore = Math.max(0, inFlight) + Math.max(0, acked);
     if (flightBefore + this.mss > this.cw) this.limitedBytes = this.cw;
     const limited = this.limitedBytes > 0;
