@@ -138,13 +138,16 @@ require('http').createServer((req, res) => res.end('hello from the kernel side, 
 setTimeout(() => process.exit(0), 20000).unref();
 `;
 
-/** GET through tunstack's own TCP (active open), closing first, as `tunstack get` does. */
+/**
+ * GET through tunstack's own TCP (active open), closing first, as `tunstack get` does. Keep-alive, so
+ * the server waits for our FIN instead of racing us with its own (a simultaneous close: CLOSING).
+ */
 function fetchThrough(running: RunningStack, url: string): Promise<{ status: number; text: string }> {
   const u = new URL(url);
   return new Promise((resolve, reject) => {
     const socket = running.stack.connect({ host: u.hostname, port: Number(u.port) });
     const req = request(
-      { host: u.hostname, port: Number(u.port), path: u.pathname, headers: { 'User-Agent': 'tunstack' }, createConnection: () => socket },
+      { host: u.hostname, port: Number(u.port), path: u.pathname, headers: { 'User-Agent': 'tunstack', Connection: 'keep-alive' }, createConnection: () => socket },
       (res) => {
         let text = '';
         res.setEncoding('utf8');

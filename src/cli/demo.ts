@@ -77,6 +77,9 @@ export async function demo(argv: string[]): Promise<number> {
     `  tunstack serves HTTP on :80 and HTTPS on :443; the certificate comes from a local CA in ${stateDir}` +
       (tempState ? ' (temporary, removed at the end)' : ' ($TUNSTACK_STATE)'),
   );
+  const shown = relative(process.cwd(), pcap);
+  const file = shown !== '' && !shown.startsWith('..') ? shown : pcap;
+  say(`  capturing every packet to ${file}`);
   let captureError: Error | undefined;
   const running = await RunningStack.start({
     addr: '198.18.0.2',
@@ -106,8 +109,6 @@ export async function demo(argv: string[]): Promise<number> {
     clearTimeout(deadline);
   }
   giveToSudoUser(pcap);
-  const shown = relative(process.cwd(), pcap);
-  const file = shown !== '' && !shown.startsWith('..') ? shown : pcap;
   timeline.section(`capture: ${file}`);
   if (captureError) say(`  ${describeCaptureError(captureError)}`);
   say(`  TLS secrets are inside the file (Decryption Secrets Blocks): no key log file needed. Open it with`);

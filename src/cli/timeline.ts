@@ -326,7 +326,7 @@ export function payloadHint(p: Uint8Array): string | undefined {
     runs.push(j - i > 1 ? `${types[i]}×${j - i}` : (types[i] as string));
     i = j;
   }
-  return `[TLS ${runs.join(', ')}${off < p.length ? ' …' : ''}]`;
+  return `[TLS ${runs.join(', ')}${off !== p.length ? ' …' : ''}]`;
 }
 
 const TLS_CONTENT: Record<number, string> = { 20: 'change_cipher_spec', 21: 'alert', 22: 'handshake', 23: 'application_data' };

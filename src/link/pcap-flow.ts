@@ -115,7 +115,7 @@ export function isSegmentOf(f: PacketFlow | undefined, c: TapConnection, inbound
  * Inbound: the SYN for SYN-RECEIVED, the SYN-ACK or the first ACK for ESTABLISHED, the FIN for
  * CLOSE-WAIT/CLOSING/TIME-WAIT (from FIN-WAIT-*), the ACK for FIN-WAIT-2, LAST-ACK → CLOSED and
  * CLOSING → TIME-WAIT, the RST for any → CLOSED. Outbound: the SYN for SYN-SENT, the FIN for
- * FIN-WAIT-1/LAST-ACK, the RST for an abort. Otherwise the last (inbound) or first (outbound) segment.
+ * FIN-WAIT-1/LAST-ACK, the RST for an abort, else none (-1). Otherwise inbound: the last segment.
  */
 export function causeOf(segs: readonly number[], from: string, to: string, inbound: boolean): number {
   if (segs.length === 0) return -1;
@@ -130,7 +130,8 @@ export function causeOf(segs: readonly number[], from: string, to: string, inbou
   if (!inbound) {
     if (to === 'SYN-SENT') return orElse(first(has(TCP_SYN)));
     if (to === 'FIN-WAIT-1' || to === 'LAST-ACK') return orElse(first(has(TCP_FIN)));
-    return 0;
+    // Anything else tunstack does on its own (a timer's TIME-WAIT → CLOSED) sends nothing.
+    return -1;
   }
   switch (to) {
     case 'SYN-RECEIVED':
