@@ -148,7 +148,7 @@ export async function openCaptureSink(
       }
       if (performance.now() - t0 >= waitMs) {
         throw new Error(
-          `nobody opened the FIFO ${filePath} for reading within ${Math.round(waitMs / 1000)} s: start the reader first (e.g. wireshark -k -i ${filePath})`,
+          `nobody opened the FIFO ${filePath} for reading within ${waitMs >= 1000 ? `${Math.round(waitMs / 1000)} s` : `${waitMs} ms`}: start the reader first (e.g. wireshark -k -i ${filePath})`,
         );
       }
       if (!told) options.onWaiting?.();

@@ -9,7 +9,11 @@ import { type EpbBlock, type PcapngFile, readPcapng } from '../../src/capture/pc
 import { parseSize, describeCaptureError } from '../../src/cli/capture-options.js';
 import type { BatchReceiver, Link } from '../../src/link/link.js';
 import { causeOf, packetFlow, portFilter } from '../../src/link/pcap-flow.js';
-import { type CaptureSink, type MemorySink, PcapTap, memorySink, rotatedPath } from '../../src/link/pcap-tap.js';
+import { type CaptureSink, type MemorySink, PcapTap, memorySink, openCaptureSink, rotatedPath } from '../../src/link/pcap-tap.js';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { parseIpv4Addr } from '../../src/wire/addr.js';
 import { emitIcmp } from '../../src/wire/icmp.js';
 import { emitIpv4Header, IPPROTO_ICMP, IPPROTO_TCP, IPPROTO_UDP } from '../../src/wire/ipv4.js';
@@ -278,5 +282,32 @@ describe('capture option helpers', () => {
     expect(errors).toHaveLength(1);
     expect(tap.capturing).toBe(false);
     expect(describeCaptureError(errors[0]!)).toMatch(/reader went away \(broken pipe\); tunstack keeps running/);
+  });
+});
+
+describe('openCaptureSink', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'tunstack-open-sink-'));
+
+  it('gives_up_on_a_fifo_nobody_reads_with_a_message_and_without_blocking_the_event_loop', async () => {
+    const fifo = join(dir, 'nobody.fifo');
+    execFileSync('mkfifo', [fifo]);
+    let waiting = 0;
+    let ticks = 0;
+    const ticker = setInterval(() => ticks++, 10); // the event loop keeps turning while it waits
+    await expect(openCaptureSink(fifo, { waitMs: 300, onWaiting: () => waiting++ })).rejects.toThrow(
+      `nobody opened the FIFO ${fifo} for reading within 300 ms: start the reader first (e.g. wireshark -k -i ${fifo})`,
+    );
+    clearInterval(ticker);
+    expect(waiting).toBe(1);
+    expect(ticks).toBeGreaterThan(0);
+  });
+
+  it('opens_a_regular_file_creating_its_directory', async () => {
+    const file = join(dir, 'sub', 'x.pcapng');
+    const sink = await openCaptureSink(file);
+    sink.write(new Uint8Array([1, 2, 3]));
+    sink.close();
+    expect([...readFileSync(file)]).toEqual([1, 2, 3]);
+    rmSync(dir, { recursive: true, force: true });
   });
 });
