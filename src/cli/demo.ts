@@ -3,6 +3,7 @@
 // client; prints the whole conversation as a timeline (demo-steps.ts, timeline.ts), writes a capture
 // with the TLS secrets inside, and removes everything it created — on success, failure and Ctrl-C.
 
+import { spawnSync } from 'node:child_process';
 import { chownSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, relative } from 'node:path';
@@ -47,6 +48,12 @@ export async function demo(argv: string[]): Promise<number> {
   if (!isRoot()) {
     process.stderr.write('tunstack demo creates a network namespace and a TUN device, which needs root: run `sudo npm start`\n');
     return 1;
+  }
+  for (const [tool, pkg] of [['curl', 'curl'], ['ping', 'iputils-ping'], ['ip', 'iproute2']] as const) {
+    if (spawnSync(tool, ['-V'], { stdio: 'ignore' }).error) {
+      process.stderr.write(`tunstack demo drives ${tool} on the kernel side and cannot find it: install it (apt-get install ${pkg})\n`);
+      return 1;
+    }
   }
   const say = (line: string) => process.stdout.write(line + '\n');
   const color = isatty(1) && !process.env.NO_COLOR;

@@ -154,6 +154,9 @@ describe.skipIf(!isRoot)('capture controls (root)', () => {
     const r2 = await sh(process.execPath, [CLI, 'serve', '--pcap-port', '80']);
     expect(r2.code).toBe(2);
     expect(r2.stderr.trim()).toBe('tunstack: --pcap-rotate and --pcap-port shape a capture: give --pcap FILE too');
+    const r3 = await sh(process.execPath, [CLI, 'get', '--pcap', '-', 'http://198.18.0.1/']);
+    expect(r3.code).toBe(2);
+    expect(r3.stderr.trim()).toBe('tunstack: --pcap - makes stdout the capture: write the body elsewhere with -o FILE');
     expect(existsSync(join(tmp, 'nothing'))).toBe(false);
   });
 });
