@@ -55,7 +55,12 @@ export async function demo(argv: string[]): Promise<number> {
       return 1;
     }
   }
-  const say = (line: string) => process.stdout.write(line + '\n');
+  // `sudo npm start | head`: once the reader is gone, the demo goes on quietly (and still cleans up).
+  let readerGone = false;
+  process.stdout.on('error', () => (readerGone = true));
+  const say = (line: string) => {
+    if (!readerGone) process.stdout.write(line + '\n');
+  };
   const color = isatty(1) && !process.env.NO_COLOR;
   const ns = netnsName();
   const pcap = capturePath('demo');
