@@ -1,6 +1,7 @@
 // Brings up a whole tunstack on a real TUN device — device, namespace, capture, stack — and
 // takes it all down again exactly once, whether the process ends by signal, error or normally.
 
+import { existsSync, rmSync } from 'node:fs';
 import { TunLink } from '../link/tun-link.js';
 import { PcapTap, openCaptureSink, rotatedPath, fileSink } from '../link/pcap-tap.js';
 import { portFilter } from '../link/pcap-flow.js';
@@ -153,12 +154,15 @@ export class RunningStack {
   static async start(opts: RunningStackOptions): Promise<RunningStack> {
     // The capture first: waiting for a FIFO's reader happens before anything is created.
     const pcap = opts.pcap;
+    const newFile = pcap !== undefined && pcap !== '-' && !existsSync(pcap);
     const sink = pcap !== undefined ? await openCaptureSink(pcap, { onWaiting: () => opts.onCaptureWaiting?.(pcap) }) : undefined;
     let tun: TunLink;
     try {
       tun = await TunLink.open({ name: opts.tun, mtu: opts.mtu, netns: opts.netns, peer: opts.peer, offload: opts.offload ?? true });
     } catch (e) {
       sink?.close();
+      // No device, no capture: do not leave an empty file behind.
+      if (newFile) rmSync(pcap, { force: true });
       throw e;
     }
     try {
