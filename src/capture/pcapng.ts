@@ -84,6 +84,11 @@ export interface EnhancedPacket {
   direction?: Direction;
   /** Written as opt_comment (UTF-8) when given and non-empty. */
   comment?: string;
+  /**
+   * More opt_comment options after `comment`, one each (empty strings skipped): "The opt_comment
+   * option can be repeated" (pcapng §3.5). tshark lists each as a frame.comment.
+   */
+  comments?: readonly string[];
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -250,6 +255,12 @@ function epbOptionsLen(p: EnhancedPacket, commentBytes: number): number {
   let n = 0;
   if (p.direction !== undefined) n += 8; // epb_flags: 4 header + 4 value
   if (commentBytes > 0) n += 4 + pad4(commentBytes);
+  if (p.comments !== undefined) {
+    for (const c of p.comments) {
+      const len = utf8Length(c);
+      if (len > 0) n += 4 + pad4(len);
+    }
+  }
   return n === 0 ? 0 : n + 4; // + opt_endofopt
 }
 
@@ -257,6 +268,16 @@ function epbOptionsLen(p: EnhancedPacket, commentBytes: number): number {
 export function enhancedPacketLen(p: EnhancedPacket): number {
   const commentBytes = p.comment === undefined ? 0 : utf8Length(p.comment);
   return 32 + pad4(p.packet.length) + epbOptionsLen(p, commentBytes);
+}
+
+/** Writes one opt_comment option ("a UTF-8 string ... not zero-terminated") at o; returns the offset past it. */
+function putComment(buf: Uint8Array, o: number, text: string, bytes: number): number {
+  putU16(buf, o, OptionCode.comment);
+  putU16(buf, o + 2, bytes);
+  const { written } = textEncoder.encodeInto(text, buf.subarray(o + 4, o + 4 + bytes));
+  if (written !== bytes) throw new Error('pcapng: UTF-8 length mismatch (bug)');
+  zero(buf, o + 4 + bytes, o + 4 + pad4(bytes));
+  return o + 4 + pad4(bytes);
 }
 
 /**
@@ -278,6 +299,7 @@ export function encodeEnhancedPacketInto(p: EnhancedPacket, buf: Uint8Array, off
   if (ts < 0n || ts >= TWO_64) throw new RangeError(`pcapng: timestampNs ${ts} does not fit in 64 bits`);
   const commentBytes = p.comment === undefined ? 0 : utf8Length(p.comment);
   checkOptionLength(commentBytes, 'opt_comment');
+  if (p.comments !== undefined) for (const c of p.comments) checkOptionLength(utf8Length(c), 'opt_comment');
   const total = 32 + pad4(capLen) + epbOptionsLen(p, commentBytes);
   if (!Number.isInteger(offset) || offset < 0 || buf.length - offset < total) {
     throw new RangeError(`pcapng: ${total} bytes do not fit in the buffer at offset ${offset}`);
@@ -299,7 +321,8 @@ export function encodeEnhancedPacketInto(p: EnhancedPacket, buf: Uint8Array, off
   zero(buf, o, dataEnd);
   o = dataEnd;
 
-  if (p.direction !== undefined || commentBytes > 0) {
+  const optionsLen = epbOptionsLen(p, commentBytes);
+  if (optionsLen > 0) {
     if (p.direction !== undefined) {
       // §4.3.1 Flags Word, bits 0-1: 01 = inbound, 10 = outbound; all other bits zero.
       putU16(buf, o, OptionCode.epbFlags);
@@ -307,14 +330,12 @@ export function encodeEnhancedPacketInto(p: EnhancedPacket, buf: Uint8Array, off
       putU32(buf, o + 4, p.direction === 'inbound' ? EPB_FLAGS_INBOUND : EPB_FLAGS_OUTBOUND);
       o += 8;
     }
-    if (commentBytes > 0 && p.comment !== undefined) {
-      // opt_comment: "a UTF-8 string ... The string is not zero-terminated."
-      putU16(buf, o, OptionCode.comment);
-      putU16(buf, o + 2, commentBytes);
-      const { written } = textEncoder.encodeInto(p.comment, buf.subarray(o + 4, o + 4 + commentBytes));
-      if (written !== commentBytes) throw new Error('pcapng: UTF-8 length mismatch (bug)');
-      zero(buf, o + 4 + commentBytes, o + 4 + pad4(commentBytes));
-      o += 4 + pad4(commentBytes);
+    if (commentBytes > 0 && p.comment !== undefined) o = putComment(buf, o, p.comment, commentBytes);
+    if (p.comments !== undefined) {
+      for (const c of p.comments) {
+        const len = utf8Length(c);
+        if (len > 0) o = putComment(buf, o, c, len);
+      }
     }
     putU32(buf, o, 0); // opt_endofopt
     o += 4;

@@ -1,28 +1,44 @@
-// `tunstack demo` (what `sudo npm start` runs): a private namespace and TUN device, tunstack on it
-// serving HTTP with node:http on its own TCP; the kernel pings it, curl fetches two pages on one
-// keep-alive connection, tunstack fetches from a server on the kernel side, a closed port refuses —
-// every packet and TCP state change traced, everything captured.
+// `tunstack demo` (what `sudo npm start` runs): a private namespace and TUN device, tunstack on it serving
+// HTTP and HTTPS (its own TCP and TLS 1.3), driven by curl from the kernel side and by tunstack's own
+// client; prints the whole conversation as a timeline (demo-steps.ts, timeline.ts), writes a capture
+// with the TLS secrets inside, and removes everything it created — on success, failure and Ctrl-C.
 
-import { execFile, spawn } from 'node:child_process';
-import { request } from 'node:http';
-import { relative } from 'node:path';
-import { promisify } from 'node:util';
+import { spawnSync } from 'node:child_process';
+import { chownSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, relative } from 'node:path';
+import { isatty } from 'node:tty';
 import { netnsName } from '../link/netns.js';
-import { formatCounters } from './format-counters.js';
+import { describeCaptureError } from './capture-options.js';
+import { runDemoSteps, type DemoContext } from './demo-steps.js';
 import { isRoot } from './errors.js';
+import { formatCounters } from './format-counters.js';
+import { cryptoProvider, defaultStateDir, httpsServerConfig } from './https.js';
 import { capturePath } from './paths.js';
 import { RunningStack } from './running-stack.js';
-
-const run = promisify(execFile);
+import { Timeline } from './timeline.js';
 
 export const DEMO_HELP = `Usage: tunstack demo
 
-Creates network namespace tunstack-<pid> with a TUN device (kernel side 198.18.0.1/24), runs tunstack
-on 198.18.0.2 with HTTP on port 80, and drives it: ping (and a fragmented one), curl fetching two
-URLs over one keep-alive connection, tunstack fetching from a server on the kernel side (active open),
-a TCP connection to a closed port (refused by tunstack's RST) and a UDP datagram (ICMP port
-unreachable). Prints every packet and TCP state change as it happens, writes
-captures/demo-<time>.pcapng, and removes everything it created. Needs root.`;
+Creates network namespace tunstack-<pid> with a TUN device (kernel side 198.18.0.1/24) and runs
+tunstack on 198.18.0.2 with HTTP on port 80 and HTTPS (tunstack's own TLS 1.3) on port 443, then
+drives it: a ping; curl fetching two URLs over one keep-alive HTTP connection; curl fetching one
+HTTPS URL with certificate verification (--cacert); tunstack fetching from a server on the kernel
+side (an active open that closes first, through TIME-WAIT); a connection to a closed port (RST) and
+a UDP datagram to one (ICMP port unreachable).
+
+Prints a timeline: each segment with flags, seq/ack relative to each side's initial sequence number,
+window and length; each TLS handshake message; each TCP state change of tunstack (its own events)
+and of the kernel (inferred from the segments, marked *). Colour only on a terminal (NO_COLOR=1 turns it off).
+
+Writes captures/demo-<time>.pcapng with the TLS secrets inside (Decryption Secrets Blocks) and a
+comment on every packet that changed a connection's state, and prints the wireshark/tshark commands
+to open it. The HTTPS certificate comes from a local CA in $TUNSTACK_STATE when that is set, otherwise
+in a temporary directory the demo removes at the end (your ~/.tunstack is left alone). Removes the
+namespace, its device and every process it started, also on Ctrl-C or failure. Needs root: sudo npm start.`;
+
+/** The demo ends itself (cleaning up) if it ever runs this long. */
+const DEADLINE_MS = 28_000;
 
 export async function demo(argv: string[]): Promise<number> {
   if (argv.includes('-h') || argv.includes('--help')) {
@@ -30,115 +46,101 @@ export async function demo(argv: string[]): Promise<number> {
     return 0;
   }
   if (!isRoot()) {
-    process.stderr.write(
-      'tunstack demo creates a network namespace and a TUN device, which needs root: run `sudo npm start`\n',
-    );
+    process.stderr.write('tunstack demo creates a network namespace and a TUN device, which needs root: run `sudo npm start`\n');
     return 1;
   }
+  for (const [tool, pkg] of [['curl', 'curl'], ['ping', 'iputils-ping'], ['ip', 'iproute2']] as const) {
+    if (spawnSync(tool, ['-V'], { stdio: 'ignore' }).error) {
+      process.stderr.write(`tunstack demo drives ${tool} on the kernel side and cannot find it: install it (apt-get install ${pkg})\n`);
+      return 1;
+    }
+  }
+  // `sudo npm start | head`: once the reader is gone, the demo goes on quietly (and still cleans up).
+  let readerGone = false;
+  process.stdout.on('error', () => (readerGone = true));
+  const say = (line: string) => {
+    if (!readerGone) process.stdout.write(line + '\n');
+  };
+  const color = isatty(1) && !process.env.NO_COLOR;
   const ns = netnsName();
   const pcap = capturePath('demo');
-  const t0 = performance.now();
-  const say = (line: string) => process.stdout.write(line + '\n');
-  const trace = (line: string) => say(`  ${((performance.now() - t0) / 1000).toFixed(4)}s  ${line}`);
+  const envState = process.env.TUNSTACK_STATE;
+  const tempState = envState !== undefined && envState !== '' ? undefined : mkdtempSync(join(tmpdir(), 'tunstack-demo-ca-'));
+  const stateDir = tempState ?? defaultStateDir();
+  const children = new Set<import('node:child_process').ChildProcess>();
+  // Whatever ends the process (Ctrl-C → exit 130, the deadline, a crash), these go with it; the
+  // RunningStack's own exit handler removes the device and the namespace.
+  const cleanupSync = () => {
+    for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+    if (tempState) rmSync(tempState, { recursive: true, force: true });
+  };
+  process.on('exit', cleanupSync);
+  const deadline = setTimeout(() => {
+    process.stderr.write(`tunstack demo: still running after ${DEADLINE_MS / 1000} s: stopping and cleaning up\n`);
+    process.exit(1);
+  }, DEADLINE_MS);
+  deadline.unref();
 
-  say(`== namespace ${ns}: kernel side 198.18.0.1/24 on a TUN device, tunstack on 198.18.0.2`);
-  const running = await RunningStack.start({ addr: '198.18.0.2', peer: '198.18.0.1/24', mtu: 1500, netns: ns, pcap, trace, httpPort: 80 });
-  let failed = false;
-  try {
-    const inNs = (cmd: string, args: string[]) =>
-      run('ip', ['netns', 'exec', ns, cmd, ...args], { timeout: 10_000 }).then(
-        (r) => ({ code: 0, out: r.stdout + r.stderr }),
-        (e: { code?: number; stdout?: string; stderr?: string }) => ({ code: e.code ?? 1, out: (e.stdout ?? '') + (e.stderr ?? '') }),
-      );
-
-    say('\n== the kernel pings tunstack: ping -c 3 -i 0.2 198.18.0.2');
-    const ping = await inNs('ping', ['-c', '3', '-i', '0.2', '-W', '1', '198.18.0.2']);
-    say(indent(ping.out.split('\n').filter((l) => /transmitted|rtt/.test(l)).join('\n')));
-    if (ping.code !== 0) failed = true;
-
-    say('\n== a 3000-byte ping arrives in fragments: tunstack reassembles it and fragments its reply (RFC 791 §3.2)');
-    const big = await inNs('ping', ['-c', '1', '-W', '1', '-s', '3000', '198.18.0.2']);
-    say(indent(big.out.split('\n').filter((l) => /bytes from|transmitted/.test(l)).join('\n')));
-    if (big.code !== 0) failed = true;
-
-    say('\n== curl fetches two URLs over one keep-alive connection: node:http on tunstack TCP');
-    const ka = await inNs('curl', ['-sSv', '--max-time', '5', '-o', '/dev/null', '-o', '/dev/null', 'http://198.18.0.2/echo', 'http://198.18.0.2/bytes/3000']);
-    say(indent(ka.out.split('\n').filter((l) => /^< HTTP|Re-using|Connected to|left intact/.test(l)).join('\n') + `\n(curl exit ${ka.code})`));
-    if (ka.code !== 0) failed = true;
-
-    say('\n== tunstack as the client: an active open to a node:http server on the kernel side (198.18.0.1:8080)');
-    const kernelServer = spawn('ip', ['netns', 'exec', ns, process.execPath, '-e', KERNEL_SERVER], { stdio: ['ignore', 'pipe', 'ignore'] });
-    try {
-      await new Promise<void>((resolve, reject) => {
-        kernelServer.stdout!.once('data', () => resolve());
-        kernelServer.once('exit', () => reject(new Error('the kernel-side server did not start')));
-      });
-      const body = await fetchThrough(running, 'http://198.18.0.1:8080/');
-      say(indent(`GET http://198.18.0.1:8080/ → ${body.status}, ${JSON.stringify(body.text.trim())}`));
-      if (body.status !== 200) failed = true;
-      await new Promise((r) => setTimeout(r, 100));
-    } finally {
-      kernelServer.kill();
-    }
-
-    say('\n== curl to a port nobody listens on: tunstack answers the SYN with RST,ACK (RFC 9293 §3.10.7.1)');
-    const curl = await inNs('curl', ['-sSv', '--max-time', '3', 'http://198.18.0.2:9/']);
-    say(indent(curl.out.split('\n').filter((l) => /Trying|refused|curl:/.test(l)).join('\n') + `\n(curl exit ${curl.code})`));
-    if (curl.code !== 7) failed = true;
-
-    say('\n== UDP to a closed port: ICMP port unreachable (RFC 1122 §4.1.3.1)');
-    const udp = await inNs(process.execPath, ['-e', UDP_PROBE]);
-    say(indent(udp.out.trim()));
-  } finally {
-    say(`\n== counters\n${formatCounters(running.stack.counters())}`);
-    await running.close();
-  }
-  say(`\n== capture: ${relative(process.cwd(), pcap) || pcap}`);
-  say(`   wireshark ${pcap}`);
-  say(`   tshark -r ${pcap}`);
-  say(`== removed namespace ${ns} and its TUN device`);
-  return failed ? 1 : 0;
-}
-
-function indent(text: string): string {
-  return text
-    .split('\n')
-    .map((l) => '   ' + l)
-    .join('\n');
-}
-
-// A tiny node:http server on the kernel side of the TUN, inside the namespace.
-const KERNEL_SERVER = `
-require('http').createServer((req, res) => res.end('hello from the kernel side, ' + req.socket.remoteAddress + '\\n'))
-  .listen(8080, '0.0.0.0', () => console.log('ready'));
-setTimeout(() => process.exit(0), 20000).unref();
-`;
-
-/** GET through tunstack's own TCP (active open), closing first. */
-function fetchThrough(running: RunningStack, url: string): Promise<{ status: number; text: string }> {
-  const u = new URL(url);
-  return new Promise((resolve, reject) => {
-    const socket = running.stack.connect({ host: u.hostname, port: Number(u.port) });
-    const req = request({ host: u.hostname, port: Number(u.port), path: u.pathname, createConnection: () => socket }, (res) => {
-      let text = '';
-      res.setEncoding('utf8');
-      res.on('data', (d: string) => (text += d));
-      res.on('end', () => {
-        socket.end();
-        resolve({ status: res.statusCode ?? 0, text });
-      });
-    });
-    req.on('error', reject);
-    req.end();
+  const timeline = new Timeline({ write: say, color });
+  const https = httpsServerConfig({ address: '198.18.0.2', stateDir, certs: [], keys: [], crypto: cryptoProvider(undefined) });
+  const caPath = https.identity!.caPath;
+  say(`tunstack demo: namespace ${ns}, a TUN device with the kernel side on 198.18.0.1/24 and tunstack on 198.18.0.2`);
+  say(
+    `  tunstack serves HTTP on :80 and HTTPS on :443; the certificate comes from a local CA in ${stateDir}` +
+      (tempState ? ' (temporary, removed at the end)' : ' ($TUNSTACK_STATE)'),
+  );
+  const shown = relative(process.cwd(), pcap);
+  const file = shown !== '' && !shown.startsWith('..') ? shown : pcap;
+  say(`  capturing every packet to ${file}`);
+  let captureError: Error | undefined;
+  const running = await RunningStack.start({
+    addr: '198.18.0.2',
+    peer: '198.18.0.1/24',
+    mtu: 1500,
+    netns: ns,
+    pcap,
+    httpPort: 80,
+    https: { port: 443, config: https.config },
+    // tunstack's TIME-WAIT lasts 2×MSL: 0.5 s here, so the timeline shows it end (this process owns
+    // its address and gives it up on exit, so no old duplicate can meet a new connection).
+    tcp: { mslMs: 250 },
+    events: (e) => timeline.event(e),
+    observe: (batch, direction) => timeline.packets(batch, direction),
+    onCaptureError: (e) => (captureError = e),
   });
+  let ok = false;
+  try {
+    timeline.section('the timeline');
+    timeline.legend();
+    const ctx: DemoContext = { ns, running, timeline, say, caPath, children, color };
+    ok = await runDemoSteps(ctx);
+  } finally {
+    timeline.section('counters');
+    say(formatCounters(running.stack.counters()));
+    await running.close();
+    clearTimeout(deadline);
+  }
+  giveToSudoUser(pcap);
+  timeline.section(`capture: ${file}`);
+  if (captureError) say(`  ${describeCaptureError(captureError)}`);
+  say(`  TLS secrets are inside the file (Decryption Secrets Blocks): no key log file needed. Open it with`);
+  say(`   wireshark ${file}`);
+  say(`   tshark -r ${file} -Y http`);
+  say(`   tshark -r ${file} -Y frame.comment -T fields -e frame.number -e frame.comment`);
+  say(`== removed namespace ${ns}, its TUN device and the kernel-side processes${tempState ? `, and the temporary CA in ${tempState}` : ''}`);
+  return ok && !captureError ? 0 : 1;
 }
 
-// Runs inside the namespace: a connected UDP socket learns of the ICMP error as ECONNREFUSED.
-const UDP_PROBE = `
-const s = require('node:dgram').createSocket('udp4');
-let done = false;
-const finish = (m) => { if (done) return; done = true; console.log(m); s.close(); };
-const t = setTimeout(() => finish('no answer within 2 s'), 2000);
-s.on('error', (e) => { clearTimeout(t); finish('send to 198.18.0.2:9 -> ' + e.code + ' (ICMP port unreachable)'); });
-s.connect(9, '198.18.0.2', () => { s.send('hello'); setTimeout(() => { if (!done) s.send('again'); }, 100); });
-`;
+/** Under sudo, the capture belongs to the person who ran it (so they can open and delete it). */
+function giveToSudoUser(path: string): void {
+  const uid = Number(process.env.SUDO_UID);
+  const gid = Number(process.env.SUDO_GID);
+  if (!Number.isInteger(uid) || !Number.isInteger(gid) || uid <= 0) return;
+  for (const p of [path, dirname(path)]) {
+    try {
+      chownSync(p, uid, gid);
+    } catch {
+      // Not ours to insist on: the file is still readable.
+    }
+  }
+}

@@ -12,6 +12,7 @@ import { asUsage, intFlag, STACK_FLAGS, stackOptions } from './args.js';
 import { UsageError } from './errors.js';
 import { cryptoProvider, loadTicket, parseGroups, parseSuites, saveTicket } from './https.js';
 import { RunningStack } from './running-stack.js';
+import { CAPTURE_FLAGS, captureOptions } from './capture-options.js';
 import type { TlsSocket } from '../socket/tls-socket.js';
 import { CipherSuite, NamedGroup, nameOf } from '../tls/constants.js';
 import type { ResumptionTicket } from '../tls/engine-api.js';
@@ -43,7 +44,10 @@ Options:
   --peer CIDR        the kernel side's address on the TUN device  (default 198.18.0.1/24)
   --tun NAME         TUN device name                             (default: kernel-chosen)
   --mtu N            device MTU                                  (default 1500)
-  --pcap FILE        capture every packet to FILE (pcapng)
+  --pcap FILE        capture every packet to FILE (pcapng, TLS secrets inside); - streams it to stdout
+                     (then give -o FILE for the body); a named pipe works too
+  --pcap-rotate SIZE new capture file every SIZE bytes (10M, 500K): FILE, FILE-1.pcapng, FILE-2.pcapng …
+  --pcap-port N      capture only TCP/UDP packets with port N (and ICMP errors about them); repeatable
   --no-offload       open a plain TUN (default: IFF_VNET_HDR with TSO/GRO offloads)
   --msl MS           maximum segment lifetime; TIME-WAIT lasts 2*MSL (default 250: this process owns
                      its address and gives it up on exit, so no old duplicate can meet a new connection)
@@ -59,6 +63,7 @@ export async function get(argv: string[]): Promise<number> {
       allowPositionals: true,
       options: {
         ...STACK_FLAGS,
+        ...CAPTURE_FLAGS,
         output: { type: 'string', short: 'o' },
         msl: { type: 'string' },
         cacert: { type: 'string' },
@@ -86,11 +91,15 @@ export async function get(argv: string[]): Promise<number> {
   const https = url.protocol === 'https:';
   if (parseIpv4Addr(url.hostname) === undefined) throw new UsageError(`the URL's host must be an IPv4 address on the kernel side, not ${url.hostname}`);
   const stackOpts = stackOptions(values);
+  const capture = captureOptions(values, 'tunstack get');
+  if (values.pcap === '-' && values.output === undefined) {
+    throw new UsageError('--pcap - makes stdout the capture: write the body elsewhere with -o FILE');
+  }
   const msl = intFlag('msl', values.msl, 250, 1, 120_000);
   const port = url.port ? Number(url.port) : https ? 443 : 80;
   const tlsOptions = https ? tlsClientOptions(values) : undefined;
 
-  const running = await RunningStack.start({ ...stackOpts, tcp: { mslMs: msl } });
+  const running = await RunningStack.start({ ...stackOpts, ...capture, tcp: { mslMs: msl } });
   try {
     const started = performance.now();
     let tls: TlsSocket | undefined;

@@ -1,10 +1,13 @@
 // Brings up a whole tunstack on a real TUN device — device, namespace, capture, stack — and
 // takes it all down again exactly once, whether the process ends by signal, error or normally.
 
+import { existsSync, rmSync } from 'node:fs';
 import { TunLink } from '../link/tun-link.js';
-import { PcapTap, fileSink } from '../link/pcap-tap.js';
+import { PcapTap, openCaptureSink, rotatedPath, fileSink } from '../link/pcap-tap.js';
+import { portFilter } from '../link/pcap-flow.js';
+import { parseIpv4Addr } from '../wire/addr.js';
 import { FaultLink, type Impairment } from '../link/fault-link.js';
-import type { Link } from '../link/link.js';
+import type { BatchReceiver, Link } from '../link/link.js';
 import { createServer as createHttpServer, type Server as HttpServer } from 'node:http';
 import { createHttpApp } from '../apps/http-handler.js';
 import { Stack } from '../socket/stack.js';
@@ -22,8 +25,24 @@ export interface RunningStackOptions {
   mtu: number;
   tun?: string;
   netns?: string;
+  /** Capture to this file, '-' (stdout) or a FIFO (waits for its reader without blocking the event loop). */
   pcap?: string;
+  /** Start a new capture file (name-1.pcapng, name-2 …) once one holds this many bytes. */
+  pcapRotateBytes?: number;
+  /** Capture only TCP/UDP packets with one of these ports (and ICMP errors about them). */
+  pcapPorts?: number[];
+  /** Told once when the capture FIFO has no reader yet (start waits for one). */
+  onCaptureWaiting?: (path: string) => void;
+  /** Told once when the capture stops on an error (the reader went away …); the stack keeps running. */
+  onCaptureError?: (error: Error) => void;
   trace?: (line: string) => void;
+  /** Structured TCP state changes and TLS handshake messages, as they happen (the demo's timeline). */
+  events?: (e: StackEvent) => void;
+  /**
+   * Sees every batch crossing the TUN: 'in' before the stack processes it, 'in-done' once it has
+   * (events in between were caused by that batch), 'out' before the device sends it.
+   */
+  observe?: (packets: readonly Uint8Array[], direction: 'in' | 'in-done' | 'out') => void;
   /** Trace packets as well as TCP state changes. */
   tracePackets?: boolean;
   /** Serve HTTP (node:http over tunstack's TCP) on this port. */
@@ -47,6 +66,70 @@ export interface RunningStackOptions {
   impairOut?: Impairment;
 }
 
+/** One end of a connection as the traces name it: the kernel-side address and port, tunstack's port. */
+export interface ConnectionId {
+  remoteAddr: string;
+  remotePort: number;
+  localPort: number;
+  /** True when tunstack accepted it (server), false for tunstack's active opens. */
+  passive: boolean;
+}
+
+export type StackEvent =
+  | ({ kind: 'tcp-state'; from: string; to: string } & ConnectionId)
+  | ({ kind: 'tls'; direction: 'in' | 'out'; message: string; detail: string } & ConnectionId)
+  | ({ kind: 'tls-error'; text: string } & ConnectionId);
+
+/** The Stack's state trace line "tcp 198.18.0.1:40312 → :80  LISTEN → SYN-RECEIVED" (or ":64348 → 198.18.0.1:8080  …"), parsed. */
+export function parseStateLine(line: string): Extract<StackEvent, { kind: 'tcp-state' }> | undefined {
+  const m = /^tcp (?:([\d.]+):(\d+) → :(\d+)|:(\d+) → ([\d.]+):(\d+)) {2}(\S+) → (\S+)$/.exec(line);
+  if (!m) return undefined;
+  const passive = m[1] !== undefined;
+  return {
+    kind: 'tcp-state',
+    remoteAddr: (passive ? m[1] : m[5]) as string,
+    remotePort: Number(passive ? m[2] : m[6]),
+    localPort: Number(passive ? m[3] : m[4]),
+    passive,
+    from: m[7] as string,
+    to: m[8] as string,
+  };
+}
+
+/** A Link wrapper that only watches: hands each batch to `observe`, passes it on unchanged. */
+class WatchLink implements Link {
+  constructor(
+    private readonly inner: Link,
+    private readonly observe: (packets: readonly Uint8Array[], direction: 'in' | 'in-done' | 'out') => void,
+  ) {}
+  get name(): string {
+    return this.inner.name;
+  }
+  get mtu(): number {
+    return this.inner.mtu;
+  }
+  get tsoMaxSize(): number | undefined {
+    return this.inner.tsoMaxSize;
+  }
+  setReceiver(receiver: BatchReceiver): void {
+    this.inner.setReceiver((packets, gso) => {
+      this.observe(packets, 'in');
+      try {
+        receiver(packets, gso);
+      } finally {
+        this.observe(packets, 'in-done');
+      }
+    });
+  }
+  send(packets: readonly Uint8Array[], gso?: readonly number[]): void {
+    this.observe(packets, 'out');
+    this.inner.send(packets, gso);
+  }
+  close(): Promise<void> {
+    return this.inner.close();
+  }
+}
+
 export class RunningStack {
   private closing: Promise<void> | undefined;
   private readonly onExit = () => this.closeSync();
@@ -54,6 +137,7 @@ export class RunningStack {
   http: { server: HttpServer; tcp: TcpServer } | undefined;
   https: { server: HttpServer; tls: TlsServer } | undefined;
   private trace: ((line: string) => void) | undefined;
+  private events: ((e: StackEvent) => void) | undefined;
   private keyLogFile: KeyLogFile | undefined;
   /** The fault injector, when --impair/--impair-out (its counters: segments dropped, super-segments split …). */
   fault: FaultLink | undefined;
@@ -68,15 +152,34 @@ export class RunningStack {
   }
 
   static async start(opts: RunningStackOptions): Promise<RunningStack> {
-    const tun = await TunLink.open({ name: opts.tun, mtu: opts.mtu, netns: opts.netns, peer: opts.peer, offload: opts.offload ?? true });
+    // The capture first: waiting for a FIFO's reader happens before anything is created.
+    const pcap = opts.pcap;
+    const newFile = pcap !== undefined && pcap !== '-' && !existsSync(pcap);
+    const sink = pcap !== undefined ? await openCaptureSink(pcap, { onWaiting: () => opts.onCaptureWaiting?.(pcap) }) : undefined;
+    let tun: TunLink;
+    try {
+      tun = await TunLink.open({ name: opts.tun, mtu: opts.mtu, netns: opts.netns, peer: opts.peer, offload: opts.offload ?? true });
+    } catch (e) {
+      sink?.close();
+      // No device, no capture: do not leave an empty file behind.
+      if (newFile) rmSync(pcap, { force: true });
+      throw e;
+    }
     try {
       let link: Link = tun;
       let tap: PcapTap | undefined;
       let fault: FaultLink | undefined;
-      if (opts.pcap) {
-        tap = new PcapTap(tun, fileSink(opts.pcap), { interfaceName: tun.name });
+      if (sink !== undefined && pcap !== undefined) {
+        const rotate = opts.pcapRotateBytes;
+        tap = new PcapTap(tun, sink, {
+          interfaceName: tun.name,
+          ...(opts.pcapPorts && opts.pcapPorts.length > 0 ? { filter: portFilter(opts.pcapPorts) } : {}),
+          ...(rotate !== undefined ? { rotate: { maxBytes: rotate, openNext: (i: number) => fileSink(rotatedPath(pcap, i)) } } : {}),
+          ...(opts.onCaptureError ? { onError: opts.onCaptureError } : {}),
+        });
         link = tap;
       }
+      if (opts.observe) link = new WatchLink(link, opts.observe);
       // The fault injector sits above the tap: the capture shows what really crossed the TUN.
       if (opts.impair || opts.impairOut) {
         fault = new FaultLink(link, {
@@ -86,14 +189,37 @@ export class RunningStack {
         });
         link = fault;
       }
+      // The Stack's trace is how its TCP state changes come out: they also go to the capture (as comments
+      // on the packets that caused them) and to `events`, whether or not the user asked for a trace.
+      const userTrace = opts.trace;
+      const stateTrace =
+        userTrace || opts.events || tap
+          ? (line: string) => {
+              const ev = line.startsWith('tcp ') ? parseStateLine(line) : undefined;
+              if (ev) {
+                const remoteAddr = parseIpv4Addr(ev.remoteAddr) ?? 0;
+                tap?.noteStateChange({
+                  remoteAddr,
+                  remotePort: ev.remotePort,
+                  localPort: ev.localPort,
+                  from: ev.from,
+                  to: ev.to,
+                  text: line.slice(4).replace(/ {2}/, ' '),
+                });
+                opts.events?.(ev);
+              }
+              userTrace?.(line);
+            }
+          : undefined;
       const stack = new Stack(link, {
         address: opts.addr,
-        trace: opts.trace,
-        tracePackets: opts.tracePackets ?? true,
+        trace: stateTrace,
+        tracePackets: userTrace !== undefined && (opts.tracePackets ?? true),
         ...(opts.tcp ? { tcp: opts.tcp } : {}),
       });
       const running = new RunningStack(tun, stack, tap);
       running.trace = opts.trace;
+      running.events = opts.events;
       running.keyLogFile = opts.keyLogFile ?? keyLogFromEnv(process.env, (e) => process.stderr.write(`tunstack: ${e.message}\n`));
       running.fault = fault;
       if (opts.httpPort !== undefined) running.serveHttp(opts.httpPort, opts.httpRoot);
@@ -120,13 +246,23 @@ export class RunningStack {
   serveHttps(port: number, config: ServerConfig, root?: string): TlsServer {
     const server = createHttpServer(createHttpApp(root !== undefined ? { root } : {}));
     const tls = createTlsServer(this.stack, config, (socket) => server.emit('connection', socket));
-    tls.on('keylog', (line: Buffer) => this.logKey(line.toString('latin1')));
-    if (this.trace) {
-      const trace = this.trace;
-      tls.on('tlsTrace', (t: HandshakeTrace, socket: TlsSocket) => trace(describeTlsTrace(socket, t)));
-      tls.on('tlsClientError', (err: Error, socket: TlsSocket) => trace(`tls ${describeTlsSocket(socket)}  handshake failed: ${err.message}`));
+    tls.on('keylog', (line: Buffer, socket: TlsSocket) => this.logKey(line.toString('latin1'), socket));
+    const trace = this.trace;
+    const events = this.events;
+    if (trace || events) {
+      tls.on('tlsTrace', (t: HandshakeTrace, socket: TlsSocket) => {
+        trace?.(describeTlsTrace(socket, t));
+        events?.({ kind: 'tls', ...tlsConnectionId(socket), direction: t.direction, message: t.message, detail: t.detail });
+      });
+      tls.on('tlsClientError', (err: Error, socket: TlsSocket) => {
+        trace?.(`tls ${describeTlsSocket(socket)}  handshake failed: ${err.message}`);
+        events?.({ kind: 'tls-error', ...tlsConnectionId(socket), text: `handshake failed: ${err.message}` });
+      });
       tls.on('secureConnection', (socket: TlsSocket) =>
-        socket.on('error', (err: Error) => trace(`tls ${describeTlsSocket(socket)}  failed: ${err.message}`)),
+        socket.on('error', (err: Error) => {
+          trace?.(`tls ${describeTlsSocket(socket)}  failed: ${err.message}`);
+          events?.({ kind: 'tls-error', ...tlsConnectionId(socket), text: `failed: ${err.message}` });
+        }),
       );
     }
     tls.listen(port);
@@ -137,10 +273,14 @@ export class RunningStack {
   /** A TLS client connection on tunstack's TCP, its secrets logged (key log, capture) and traced like the server's. */
   connectTls(options: TlsClientOptions & TlsSocketOptions & { port: number }): TlsSocket {
     const socket = tlsConnect(this.stack, options);
-    socket.on('keylog', (line: Buffer) => this.logKey(line.toString('latin1')));
-    if (this.trace) {
-      const trace = this.trace;
-      socket.on('tlsTrace', (t: HandshakeTrace) => trace(describeTlsTrace(socket, t)));
+    socket.on('keylog', (line: Buffer) => this.logKey(line.toString('latin1'), socket));
+    const trace = this.trace;
+    const events = this.events;
+    if (trace || events) {
+      socket.on('tlsTrace', (t: HandshakeTrace) => {
+        trace?.(describeTlsTrace(socket, t));
+        events?.({ kind: 'tls', ...tlsConnectionId(socket), direction: t.direction, message: t.message, detail: t.detail });
+      });
     }
     return socket;
   }
@@ -149,10 +289,24 @@ export class RunningStack {
    * One key log line: into the capture as a Decryption Secrets Block (synchronously, so it precedes the
    * records it decrypts) and into the key log file.
    */
-  logKey(line: string): void {
-    this.tap?.addSecrets(line);
+  logKey(line: string, socket?: TlsSocket): void {
+    // NSS key log: "<LABEL> <client random hex> <secret hex>"; the client random names the connection,
+    // so a rotated capture file repeats only the secrets of connections still open.
+    const clientRandom = line.split(' ')[1] ?? '';
+    const tap = this.tap;
+    if (tap) {
+      tap.addSecrets(line, clientRandom);
+      if (socket && !this.secretsWatched.has(socket)) {
+        this.secretsWatched.add(socket);
+        socket.once('close', () => {
+          this.secretsWatched.delete(socket);
+          tap.forgetSecrets(clientRandom);
+        });
+      }
+    }
     this.keyLogFile?.append(line);
   }
+  private readonly secretsWatched = new WeakSet<TlsSocket>();
 
   /** Closes the stack, the capture, the device and the namespace it created. Idempotent. */
   close(): Promise<void> {
@@ -168,6 +322,15 @@ export class RunningStack {
     process.off('exit', this.onExit);
     this.tun.closeSync();
   }
+}
+
+function tlsConnectionId(socket: TlsSocket): ConnectionId {
+  return {
+    remoteAddr: socket.remoteAddress ?? '?',
+    remotePort: socket.remotePort ?? 0,
+    localPort: socket.localPort ?? 0,
+    passive: socket.connection.role === 'server',
+  };
 }
 
 /** "198.18.0.1:41234 → :443" (server side) or ":41234 → 198.18.0.1:8443" (client side), as the TCP trace says it. */

@@ -8,6 +8,7 @@ import { RunningStack } from './running-stack.js';
 import { describeError, UsageError } from './errors.js';
 import { cryptoProvider, defaultStateDir, httpsServerConfig, parseGroups, parseSuites } from './https.js';
 import { installHardStop, removeHardStop } from './signals.js';
+import { CAPTURE_FLAGS, CAPTURE_HELP, captureOptions } from './capture-options.js';
 
 export const SERVE_HELP = `Usage: tunstack serve [options]
 
@@ -15,7 +16,8 @@ Owns an IPv4 address on a TUN device and serves HTTP on it with node:http runnin
 own TCP: / (a built-in page or --root DIR), /echo (returns the request), /bytes/N (N deterministic
 bytes), POST /sink (answers with the body's sha256 and length) — over plain HTTP on port 80 and over
 HTTPS (tunstack's own TLS 1.3) on port 443. Answers ping, refuses other TCP ports with a RST, answers
-UDP with ICMP port unreachable. Prints "ready <addr>" on stdout once it answers.
+UDP with ICMP port unreachable. Prints "ready <addr>" on stdout once it answers (on stderr when
+--pcap - makes stdout the capture).
 
 The HTTPS certificate comes from a local CA kept in --state DIR (created on first run); trust it with
   curl --cacert ~/.tunstack/ca.pem https://198.18.0.2/
@@ -27,7 +29,7 @@ Options:
   --peer CIDR      the kernel side's address on the TUN device  (default 198.18.0.1/24)
   --tun NAME       TUN device name                             (default: kernel-chosen tunN)
   --mtu N          device MTU, 576..65535                      (default 1500)
-  --pcap FILE      write every packet to FILE as pcapng (open it with wireshark or tshark -r FILE)
+${CAPTURE_HELP}
   --http PORT      HTTP port                                    (default 80; 0 turns HTTP off)
   --root DIR       serve the files in DIR at /                  (default: a built-in page)
   --https PORT     HTTPS port                                   (default 443; 0 turns HTTPS off)
@@ -57,7 +59,8 @@ Blocks, so wireshark/tshark decrypt the HTTPS traffic from the capture file alon
   -h, --help       show this help
 
 Signals: SIGINT/SIGTERM stop and clean up; SIGUSR1 prints the counters as a "stats {json}" line and the
-live connections (state, queues, RTT, retransmissions) as a "connections [json]" line on stdout.
+live connections (state, queues, RTT, retransmissions) as a "connections [json]" line on stdout
+(stderr with --pcap -).
 Needs CAP_NET_ADMIN (run with sudo).`;
 
 export async function serve(argv: string[]): Promise<number> {
@@ -68,6 +71,7 @@ export async function serve(argv: string[]): Promise<number> {
       allowPositionals: false,
       options: {
         ...STACK_FLAGS,
+        ...CAPTURE_FLAGS,
         http: { type: 'string' },
         impair: { type: 'string' },
         'impair-out': { type: 'string' },
@@ -88,7 +92,10 @@ export async function serve(argv: string[]): Promise<number> {
     return 0;
   }
   const stackOpts = stackOptions(values);
+  const capture = captureOptions(values, 'tunstack');
   const { addr, peer, mtu } = stackOpts;
+  // With --pcap - stdout carries the capture: every line for people (ready, stats) goes to stderr.
+  const out = values.pcap === '-' ? process.stderr : process.stdout;
   const httpPort = intFlag('http', values.http, 80, 0, 65535);
   const impair = values.impair !== undefined ? asUsage(() => parseImpairment(values.impair!)) : undefined;
   const impairOut = values['impair-out'] !== undefined ? asUsage(() => parseImpairment(values['impair-out']!)) : undefined;
@@ -111,6 +118,7 @@ export async function serve(argv: string[]): Promise<number> {
     // Impairment keeps the offloads: FaultLink impairs per TCP segment, cutting a super-segment
     // into its segments when they meet different fates (what netem on the device would see).
     ...stackOpts,
+    ...capture,
     ...(impair ? { impair } : {}),
     ...(impairOut ? { impairOut } : {}),
     ...(httpPort > 0 ? { httpPort } : {}),
@@ -131,7 +139,7 @@ export async function serve(argv: string[]): Promise<number> {
     if (tls.identity.created) process.stderr.write(`tunstack: created a local CA and a certificate for ${addr} in ${stateDir}\n`);
     process.stderr.write(`tunstack: trust it: curl --cacert ${tls.identity.caPath} ${url}\n`);
   }
-  process.stdout.write(`ready ${addr}\n`);
+  out.write(`ready ${addr}\n`);
 
   return await new Promise<number>((resolve) => {
     const stop = (signal: NodeJS.Signals) => {
@@ -149,7 +157,7 @@ export async function serve(argv: string[]): Promise<number> {
       );
     };
     const stats = () =>
-      process.stdout.write(
+      out.write(
         `stats ${JSON.stringify(running.stack.counters())}\nconnections ${JSON.stringify(running.stack.connectionTable())}\n`,
       );
     removeHardStop();

@@ -1,9 +1,11 @@
 // PcapTap: a Link wrapper that records every inbound and outbound batch as pcapng (LINKTYPE_RAW,
-// nanosecond timestamps) with one synchronous sink write per batch; plus the sinks (file, stdout, memory).
+// nanosecond timestamps) with one synchronous sink write per batch, comments on the packets that changed
+// a connection's state, rotation and filtering; plus the sinks (file, stdout, FIFO, memory).
 
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { isatty } from 'node:tty';
 import {
   DEFAULT_SNAPLEN,
   type Direction,
@@ -16,6 +18,7 @@ import {
   enhancedPacketLen,
 } from '../capture/pcapng.js';
 import type { BatchReceiver, Link } from './link.js';
+import { causeOf, isSegmentOf, packetFlow, type TapConnection } from './pcap-flow.js';
 
 /**
  * Where capture bytes go. `write` must have the bytes stored (or copied) when it returns: the
@@ -105,6 +108,71 @@ export function fileSink(filePath: string): CaptureSink {
   return fdSink(fd, { closeFd: true });
 }
 
+/** How long `openCaptureSink` waits for a reader to open a FIFO, by default. */
+export const FIFO_WAIT_MS = 30_000;
+
+/**
+ * Opens the capture destination without ever blocking the event loop on a FIFO: '-' is stdout
+ * (refused when it is a terminal), a named pipe is opened with O_NONBLOCK — which fails with ENXIO
+ * while nobody reads it (POSIX open(2)) — retried every 100 ms (calling `onWaiting` once) for up to
+ * `waitMs`, then reopened blocking so writes wait for a slow reader like tcpdump's do; anything else
+ * is a file (fileSink). Throws a one-line Error saying what to do.
+ */
+export async function openCaptureSink(
+  filePath: string,
+  options: { onWaiting?: () => void; waitMs?: number } = {},
+): Promise<CaptureSink> {
+  if (filePath === '-') {
+    if (isatty(1)) {
+      throw new Error('--pcap - writes binary pcapng to stdout, which is a terminal: pipe it (… | wireshark -k -i -, … | tshark -r -) or give a file name');
+    }
+    return fdSink(1, { closeFd: false });
+  }
+  let isFifo = false;
+  try {
+    isFifo = fs.statSync(filePath).isFIFO();
+  } catch {
+    // Missing: a new regular file.
+  }
+  if (!isFifo) return fileSink(filePath);
+  const waitMs = options.waitMs ?? FIFO_WAIT_MS;
+  const t0 = performance.now();
+  let told = false;
+  for (;;) {
+    let probe: number;
+    try {
+      probe = fs.openSync(filePath, fs.constants.O_WRONLY | fs.constants.O_NONBLOCK);
+    } catch (e) {
+      if (errnoCode(e) !== 'ENXIO') {
+        throw new Error(`cannot open capture FIFO ${filePath}: ${e instanceof Error ? e.message : String(e)}`, { cause: e });
+      }
+      if (performance.now() - t0 >= waitMs) {
+        throw new Error(
+          `nobody opened the FIFO ${filePath} for reading within ${waitMs >= 1000 ? `${Math.round(waitMs / 1000)} s` : `${waitMs} ms`}: start the reader first (e.g. wireshark -k -i ${filePath})`,
+        );
+      }
+      if (!told) options.onWaiting?.();
+      told = true;
+      await new Promise((r) => setTimeout(r, 100));
+      continue;
+    }
+    // A reader is there: a blocking descriptor now opens at once; the probe can go.
+    try {
+      const fd = fs.openSync(filePath, fs.constants.O_WRONLY);
+      return fdSink(fd, { closeFd: true });
+    } finally {
+      fs.closeSync(probe);
+    }
+  }
+}
+
+/** "captures/x.pcapng", 2 → "captures/x-2.pcapng": the name of a rotated capture file. */
+export function rotatedPath(filePath: string, index: number): string {
+  const ext = path.extname(filePath);
+  const stem = ext === '' ? filePath : filePath.slice(0, -ext.length);
+  return `${stem}-${index}${ext}`;
+}
+
 export interface MemorySink extends CaptureSink {
   /** One copied chunk per write, in order. */
   readonly chunks: Uint8Array[];
@@ -177,6 +245,25 @@ export interface PcapTapOptions {
   clock?: () => bigint;
   /** Returns a comment for a packet (written as its opt_comment), or undefined. */
   annotate?: (packet: Uint8Array, direction: Direction) => string | undefined;
+  /** Records only the packets this accepts (e.g. `portFilter([443])`); the link still passes all. */
+  filter?: (packet: Uint8Array) => boolean;
+  /**
+   * Rotation: once the current file holds maxBytes, the next block goes to a new sink from
+   * `openNext(1)`, `openNext(2)` … which starts with its own SHB and IDB and a Decryption Secrets
+   * Block holding the secrets of the connections still alive (see addSecrets/forgetSecrets), so each
+   * file opens on its own in Wireshark.
+   */
+  rotate?: { maxBytes: number; openNext: (index: number) => CaptureSink };
+  /** Called once, synchronously, when the capture stops because of an error (e.g. EPIPE: the reader left). */
+  onError?: (error: Error) => void;
+}
+
+/** A TCP state change of one of tunstack's connections, as the capture comments it. */
+export interface TapStateChange extends TapConnection {
+  from: string;
+  to: string;
+  /** The comment, e.g. "198.18.0.1:40312 → :80 SYN-RECEIVED → ESTABLISHED". */
+  text: string;
 }
 
 /** A comment longer than this many UTF-16 units is cut so its UTF-8 (≤ 3 bytes a unit) fits an option. */
@@ -192,6 +279,18 @@ function toError(e: unknown): Error {
   return e instanceof Error ? e : new Error(String(e));
 }
 
+/** The inbound batch the stack is processing: encoded at arrival, written when the stack answers or is done. */
+interface HeldBatch {
+  bytes: Uint8Array;
+  /** Offset of each EPB in bytes, and the packet it records (a view valid while the stack processes the batch). */
+  offsets: number[];
+  packets: Uint8Array[];
+  timestampNs: bigint;
+  /** The comment each EPB already carries (annotate/commentNext), and state comments added since. */
+  baseComments: (string | undefined)[];
+  added: (string[] | undefined)[];
+}
+
 /**
  * Wraps a Link and records its traffic: inbound batches as the inner link delivers them (stamped on
  * arrival, written once the stack has processed them or before its first reply, so secrets added
@@ -204,31 +303,49 @@ export class PcapTap implements Link {
   private readonly clock: () => bigint;
   private readonly snapLen: number;
   private readonly annotate: ((packet: Uint8Array, direction: Direction) => string | undefined) | undefined;
+  private readonly filter: ((packet: Uint8Array) => boolean) | undefined;
+  private readonly rotate: { maxBytes: number; openNext: (index: number) => CaptureSink } | undefined;
+  private readonly onError: ((error: Error) => void) | undefined;
+  private sink: CaptureSink;
   private active = true;
   private error: Error | undefined;
   private closing: Promise<void> | undefined;
   private pendingComment: string | undefined;
   private scratch = new Uint8Array(64 * 1024);
   private readonly comments: (string | undefined)[] = [];
+  private readonly selected: number[] = [];
   /** Reused per packet so encoding a batch allocates no descriptor objects. */
   private readonly desc: EnhancedPacket = { timestampNs: 0n, packet: EMPTY };
   private packets = 0;
   private bytes = 0;
-  /** The encoded inbound batch being processed by the stack (in `scratch`), not yet written. */
-  private heldInbound: { bytes: Uint8Array; count: number } | undefined;
+  private readonly header: Uint8Array;
+  private fileBytes = 0;
+  private fileIndex = 0;
+  /** Key log lines by connection (client random; '' for lines without one), re-written into each rotated file. */
+  private readonly liveSecrets = new Map<string, string[]>();
+  /** State changes no inbound segment explains: they belong to the next segment tunstack sends on that connection. */
+  private pendingStates: TapStateChange[] = [];
+  private heldInbound: HeldBatch | undefined;
 
   constructor(
     private readonly inner: Link,
-    private readonly sink: CaptureSink,
+    sink: CaptureSink,
     options: PcapTapOptions = {},
   ) {
     this.name = inner.name;
+    this.sink = sink;
     this.clock = options.clock ?? wallClockNs;
     this.snapLen = options.snapLen ?? DEFAULT_SNAPLEN;
     if (!Number.isInteger(this.snapLen) || this.snapLen < 1 || this.snapLen > 0xffffffff) {
       throw new RangeError(`PcapTap: snapLen must be a positive integer, got ${options.snapLen}`);
     }
+    if (options.rotate && (!Number.isInteger(options.rotate.maxBytes) || options.rotate.maxBytes < 1)) {
+      throw new RangeError(`PcapTap: rotate.maxBytes must be a positive integer, got ${options.rotate.maxBytes}`);
+    }
     this.annotate = options.annotate;
+    this.filter = options.filter;
+    this.rotate = options.rotate;
+    this.onError = options.onError;
     // SHB + IDB in one write, so even an empty capture is a valid file.
     const shb = encodeSectionHeader({
       hardware: os.arch(),
@@ -245,6 +362,7 @@ export class PcapTap implements Link {
     const header = new Uint8Array(shb.length + idb.length);
     header.set(shb, 0);
     header.set(idb, shb.length);
+    this.header = header;
     this.writeChunk(header);
   }
 
@@ -267,9 +385,14 @@ export class PcapTap implements Link {
     return this.packets;
   }
 
-  /** Bytes written to the sink so far. */
+  /** Bytes written to the sink(s) so far. */
   get bytesWritten(): number {
     return this.bytes;
+  }
+
+  /** Files (sinks) written so far: 1 + rotations. */
+  get files(): number {
+    return this.fileIndex + 1;
   }
 
   setReceiver(receiver: BatchReceiver): void {
@@ -278,6 +401,7 @@ export class PcapTap implements Link {
       // when the stack sends something, or when it is done with the batch: a Decryption Secrets Block
       // written while the stack processes it (a TLS client deriving keys from the ServerHello) then
       // lands before the encrypted records that arrived in the same batch, as Wireshark needs it.
+      this.pendingStates = [];
       this.record(packets, 'inbound', true);
       try {
         receiver(packets, gso);
@@ -299,9 +423,11 @@ export class PcapTap implements Link {
 
   /**
    * Writes a Decryption Secrets Block (TLS key log lines) now, before the packets that need it —
-   * including the inbound batch the stack is processing, if any (see setReceiver).
+   * including the inbound batch the stack is processing, if any (see setReceiver). `connection` (the
+   * client random) groups the lines so that rotation can repeat those of live connections and
+   * forgetSecrets can drop them; lines without it are repeated in every rotated file.
    */
-  addSecrets(keyLogLines: string): void {
+  addSecrets(keyLogLines: string, connection = ''): void {
     if (!this.active || keyLogLines.length === 0) return;
     let block: Uint8Array;
     try {
@@ -310,12 +436,52 @@ export class PcapTap implements Link {
       this.fail(e);
       return;
     }
-    this.writeChunk(block);
+    if (!this.writeChunk(block)) return;
+    if (this.rotate) {
+      const lines = this.liveSecrets.get(connection);
+      const text = keyLogLines.endsWith('\n') ? keyLogLines : keyLogLines + '\n';
+      if (lines) lines.push(text);
+      else this.liveSecrets.set(connection, [text]);
+    }
+  }
+
+  /** The connection is gone: its secrets are not repeated in files started after now. */
+  forgetSecrets(connection: string): void {
+    this.liveSecrets.delete(connection);
   }
 
   /** Attaches a comment to the next captured packet (either direction). */
   commentNext(text: string): void {
     this.pendingComment = this.pendingComment === undefined ? text : `${this.pendingComment}\n${text}`;
+  }
+
+  /**
+   * Comments the packet that caused a connection's state change: while the stack processes an inbound
+   * batch, the segment of that connection in it that explains the change (see causeOf); otherwise the
+   * next segment tunstack sends on that connection (a SYN for SYN-SENT, a FIN for FIN-WAIT-1). A
+   * change no packet carries (a timer's TIME-WAIT → CLOSED) is not written.
+   */
+  noteStateChange(change: TapStateChange): void {
+    if (!this.active) return;
+    const held = this.heldInbound;
+    if (held !== undefined) {
+      const idx: number[] = [];
+      const flags: number[] = [];
+      for (let i = 0; i < held.packets.length; i++) {
+        const f = packetFlow(held.packets[i] as Uint8Array);
+        if (isSegmentOf(f, change, true)) {
+          idx.push(i);
+          flags.push(f.flags);
+        }
+      }
+      const k = causeOf(flags, change.from, change.to, true);
+      if (k >= 0) {
+        const i = idx[k] as number;
+        (held.added[i] ??= []).push(clampComment(change.text));
+        return;
+      }
+    }
+    this.pendingStates.push(change);
   }
 
   close(): Promise<void> {
@@ -335,79 +501,187 @@ export class PcapTap implements Link {
     return this.closing;
   }
 
-  /** Writes the held-back inbound batch, if any. */
+  /** Writes the held-back inbound batch, if any, with the state comments added while it was held. */
   private flushInbound(): void {
     const held = this.heldInbound;
     if (held === undefined) return;
     this.heldInbound = undefined;
-    if (this.writeChunk(held.bytes)) this.packets += held.count;
+    let bytes = held.bytes;
+    if (held.added.some((a) => a !== undefined)) {
+      try {
+        bytes = this.reencode(held);
+      } catch (e) {
+        this.fail(e);
+        return;
+      }
+    }
+    if (this.writeChunk(bytes)) this.packets += held.offsets.length;
+  }
+
+  /** The held batch's EPBs again, each with its added comments (packet bytes taken from the encoded EPBs). */
+  private reencode(held: HeldBatch): Uint8Array {
+    const blocks: EnhancedPacket[] = held.offsets.map((off, i) => {
+      const v = new DataView(held.bytes.buffer, held.bytes.byteOffset + off);
+      const capLen = v.getUint32(20, true);
+      const base = held.baseComments[i];
+      return {
+        timestampNs: held.timestampNs,
+        direction: 'inbound',
+        packet: held.bytes.subarray(off + 28, off + 28 + capLen),
+        originalLength: v.getUint32(24, true),
+        ...(base !== undefined ? { comment: base } : {}),
+        ...(held.added[i] !== undefined ? { comments: held.added[i] } : {}),
+      };
+    });
+    let total = 0;
+    for (const b of blocks) total += enhancedPacketLen(b);
+    const out = new Uint8Array(total);
+    let off = 0;
+    for (const b of blocks) off = encodeEnhancedPacketInto(b, out, off);
+    return out;
   }
 
   private record(batch: readonly Uint8Array[], direction: Direction, holdBack = false): void {
-    if (!this.active || batch.length === 0) return;
+    if (!this.active || batch.length === 0) {
+      if (direction === 'outbound') this.pendingStates = [];
+      return;
+    }
     let total = 0;
+    let held: HeldBatch | undefined;
+    let stateComments: (string[] | undefined)[] | undefined;
     try {
       const timestampNs = this.clock(); // one reading per batch: the batch moved at one instant
+      const selected = this.selected;
+      selected.length = 0;
+      for (let i = 0; i < batch.length; i++) {
+        if (this.filter === undefined || this.filter(batch[i] as Uint8Array)) selected.push(i);
+      }
+      if (selected.length === 0) {
+        if (direction === 'outbound') this.pendingStates = [];
+        return;
+      }
+      if (direction === 'outbound' && this.pendingStates.length > 0) stateComments = this.outboundStateComments(batch, selected);
       const desc = this.desc;
       desc.timestampNs = timestampNs;
       desc.direction = direction;
       const comments = this.comments;
-      comments.length = batch.length;
-      for (let i = 0; i < batch.length; i++) {
-        const packet = batch[i] as Uint8Array;
+      comments.length = selected.length;
+      for (let j = 0; j < selected.length; j++) {
+        const packet = batch[selected[j] as number] as Uint8Array;
         let comment = this.annotate?.(packet, direction);
         if (this.pendingComment !== undefined) {
           comment = comment === undefined ? this.pendingComment : `${this.pendingComment}\n${comment}`;
           this.pendingComment = undefined;
         }
-        comments[i] = comment === undefined || comment.length === 0 ? undefined : clampComment(comment);
+        comments[j] = comment === undefined || comment.length === 0 ? undefined : clampComment(comment);
         desc.packet = packet.length > this.snapLen ? packet.subarray(0, this.snapLen) : packet;
         desc.originalLength = packet.length;
-        desc.comment = comments[i];
+        desc.comment = comments[j];
+        desc.comments = stateComments?.[j];
         total += enhancedPacketLen(desc);
       }
       if (this.scratch.length < total) {
         this.scratch = new Uint8Array(Math.max(total, this.scratch.length * 2));
       }
+      if (holdBack) {
+        held = { bytes: EMPTY, offsets: [], packets: [], timestampNs, baseComments: comments.slice(), added: [] };
+      }
       let off = 0;
-      for (let i = 0; i < batch.length; i++) {
-        const packet = batch[i] as Uint8Array;
+      for (let j = 0; j < selected.length; j++) {
+        const packet = batch[selected[j] as number] as Uint8Array;
+        held?.offsets.push(off);
+        held?.packets.push(packet);
         desc.packet = packet.length > this.snapLen ? packet.subarray(0, this.snapLen) : packet;
         desc.originalLength = packet.length;
-        desc.comment = comments[i];
+        desc.comment = comments[j];
+        desc.comments = stateComments?.[j];
         off = encodeEnhancedPacketInto(desc, this.scratch, off);
       }
       comments.length = 0;
       desc.packet = EMPTY; // drop the reference to the caller's view
+      desc.comments = undefined;
     } catch (e) {
       this.fail(e);
       return;
     }
-    if (holdBack) this.heldInbound = { bytes: this.scratch.subarray(0, total), count: batch.length };
-    else if (this.writeChunk(this.scratch.subarray(0, total))) this.packets += batch.length;
+    if (held !== undefined) {
+      held.bytes = this.scratch.subarray(0, total);
+      this.heldInbound = held;
+    } else if (this.writeChunk(this.scratch.subarray(0, total))) this.packets += this.selected.length;
   }
 
-  /** One sink write; on failure stops the capture. Returns whether the bytes were written. */
+  /** Attaches the pending state changes to the outbound segments that carry them (per selected packet). */
+  private outboundStateComments(batch: readonly Uint8Array[], selected: readonly number[]): (string[] | undefined)[] {
+    const out: (string[] | undefined)[] = new Array<string[] | undefined>(selected.length);
+    const flows = selected.map((i) => packetFlow(batch[i] as Uint8Array));
+    for (const change of this.pendingStates) {
+      const idx: number[] = [];
+      const flags: number[] = [];
+      flows.forEach((f, j) => {
+        if (isSegmentOf(f, change, false)) {
+          idx.push(j);
+          flags.push(f.flags);
+        }
+      });
+      const k = causeOf(flags, change.from, change.to, false);
+      if (k >= 0) (out[idx[k] as number] ??= []).push(clampComment(change.text));
+    }
+    this.pendingStates = [];
+    return out;
+  }
+
+  /** One sink write (starting a new file first when rotation says so); on failure stops the capture. */
   private writeChunk(bytes: Uint8Array): boolean {
     if (!this.active) return false;
     try {
+      if (this.rotate && this.fileBytes >= this.rotate.maxBytes) this.startNextFile(this.rotate.openNext);
       this.sink.write(bytes);
     } catch (e) {
       this.fail(e);
       return false;
     }
     this.bytes += bytes.length;
+    this.fileBytes += bytes.length;
     return true;
+  }
+
+  /** Closes the current file and opens the next: SHB, IDB, and one DSB with the live connections' secrets. */
+  private startNextFile(openNext: (index: number) => CaptureSink): void {
+    const next = openNext(this.fileIndex + 1);
+    this.fileIndex++;
+    const old = this.sink;
+    this.sink = next;
+    this.fileBytes = 0;
+    try {
+      old.close();
+    } catch {
+      // The old file is complete up to its last block; the new one is what matters now.
+    }
+    let secrets = '';
+    for (const lines of this.liveSecrets.values()) secrets += lines.join('');
+    const dsb = secrets.length > 0 ? encodeDecryptionSecrets(secrets) : EMPTY;
+    const head = new Uint8Array(this.header.length + dsb.length);
+    head.set(this.header, 0);
+    head.set(dsb, this.header.length);
+    next.write(head);
+    this.bytes += head.length;
+    this.fileBytes += head.length;
   }
 
   private fail(e: unknown): void {
     if (!this.active) return;
     this.active = false;
     this.error = toError(e);
+    this.heldInbound = undefined;
     try {
       this.sink.close();
     } catch {
       // The first error is the one worth reporting.
+    }
+    try {
+      this.onError?.(this.error);
+    } catch {
+      // A failing observer must not take the link down.
     }
   }
 }
