@@ -5,12 +5,12 @@ import { existsSync, rmSync } from 'node:fs';
 import { TunLink } from '../link/tun-link.js';
 import { PcapTap, openCaptureSink, rotatedPath, fileSink } from '../link/pcap-tap.js';
 import { portFilter } from '../link/pcap-flow.js';
-import { parseIpv4Addr } from '../wire/addr.js';
+import { formatIpv4Addr } from '../wire/addr.js';
 import { FaultLink, type Impairment } from '../link/fault-link.js';
 import type { BatchReceiver, Link } from '../link/link.js';
 import { createServer as createHttpServer, type Server as HttpServer } from 'node:http';
 import { createHttpApp } from '../apps/http-handler.js';
-import { Stack } from '../socket/stack.js';
+import { Stack, type StateChange } from '../socket/stack.js';
 import type { TcpServer } from '../socket/tcp-server.js';
 import type { TcbOptions } from '../tcp/tcb.js';
 import { keyLogFromEnv, type KeyLogFile } from '../socket/keylog.js';
@@ -79,22 +79,6 @@ export type StackEvent =
   | ({ kind: 'tcp-state'; from: string; to: string } & ConnectionId)
   | ({ kind: 'tls'; direction: 'in' | 'out'; message: string; detail: string } & ConnectionId)
   | ({ kind: 'tls-error'; text: string } & ConnectionId);
-
-/** The Stack's state trace line "tcp 198.18.0.1:40312 → :80  LISTEN → SYN-RECEIVED" (or ":64348 → 198.18.0.1:8080  …"), parsed. */
-export function parseStateLine(line: string): Extract<StackEvent, { kind: 'tcp-state' }> | undefined {
-  const m = /^tcp (?:([\d.]+):(\d+) → :(\d+)|:(\d+) → ([\d.]+):(\d+)) {2}(\S+) → (\S+)$/.exec(line);
-  if (!m) return undefined;
-  const passive = m[1] !== undefined;
-  return {
-    kind: 'tcp-state',
-    remoteAddr: (passive ? m[1] : m[5]) as string,
-    remotePort: Number(passive ? m[2] : m[6]),
-    localPort: Number(passive ? m[3] : m[4]),
-    passive,
-    from: m[7] as string,
-    to: m[8] as string,
-  };
-}
 
 /** A Link wrapper that only watches: hands each batch to `observe`, passes it on unchanged. */
 class WatchLink implements Link {
@@ -189,32 +173,27 @@ export class RunningStack {
         });
         link = fault;
       }
-      // The Stack's trace is how its TCP state changes come out: they also go to the capture (as comments
-      // on the packets that caused them) and to `events`, whether or not the user asked for a trace.
-      const userTrace = opts.trace;
-      const stateTrace =
-        userTrace || opts.events || tap
-          ? (line: string) => {
-              const ev = line.startsWith('tcp ') ? parseStateLine(line) : undefined;
-              if (ev) {
-                const remoteAddr = parseIpv4Addr(ev.remoteAddr) ?? 0;
-                tap?.noteStateChange({
-                  remoteAddr,
-                  remotePort: ev.remotePort,
-                  localPort: ev.localPort,
-                  from: ev.from,
-                  to: ev.to,
-                  text: line.slice(4).replace(/ {2}/, ' '),
-                });
-                opts.events?.(ev);
-              }
-              userTrace?.(line);
+      // TCP state changes also go to the capture (as comments on the packets that caused them) and to
+      // `events`, whether or not the user asked for a trace.
+      const onStateChange =
+        opts.events || tap
+          ? ({ tcb, from, to, text }: StateChange) => {
+              tap?.noteStateChange({ remoteAddr: tcb.remoteAddr, remotePort: tcb.remotePort, localPort: tcb.localPort, from, to, text: text.replace(/ {2}/, ' ') });
+              opts.events?.({
+                kind: 'tcp-state',
+                remoteAddr: formatIpv4Addr(tcb.remoteAddr),
+                remotePort: tcb.remotePort,
+                localPort: tcb.localPort,
+                passive: tcb.passive,
+                from,
+                to,
+              });
             }
           : undefined;
       const stack = new Stack(link, {
         address: opts.addr,
-        trace: stateTrace,
-        tracePackets: userTrace !== undefined && (opts.tracePackets ?? true),
+        ...(opts.trace ? { trace: opts.trace, tracePackets: opts.tracePackets ?? true } : {}),
+        ...(onStateChange ? { onStateChange } : {}),
         ...(opts.tcp ? { tcp: opts.tcp } : {}),
       });
       const running = new RunningStack(tun, stack, tap);

@@ -11,6 +11,7 @@ import { snapshotCounters, type IpCounters } from '../ip/counters.js';
 import { Cubic } from '../tcp/cc/cubic.js';
 import { TcpEndpoint, type Listener } from '../tcp/endpoint.js';
 import type { Tcb, TcbOptions, TcpEvent } from '../tcp/tcb.js';
+import type { TcpState } from '../tcp/state.js';
 import type { Link } from '../link/link.js';
 import { TcpServer, type ServerDriver } from './tcp-server.js';
 import { TcpSocket, type SocketDriver } from './tcp-socket.js';
@@ -26,6 +27,19 @@ export interface StackOptions {
   tracePackets?: boolean;
   /** Defaults for every TCP connection. */
   tcp?: Omit<TcbOptions, 'mss'>;
+  /**
+   * Receives every TCP state change of every connection, with the trace's text for it (the capture's
+   * comments and the demo's timeline use it), whether or not `trace` is set.
+   */
+  onStateChange?: (change: StateChange) => void;
+}
+
+/** One TCP state change: the connection, the RFC state names, and the trace line's text without "tcp ". */
+export interface StateChange {
+  tcb: Tcb;
+  from: TcpState;
+  to: TcpState;
+  text: string;
 }
 
 export interface ConnectOptions {
@@ -42,6 +56,7 @@ export class Stack implements SocketDriver, ServerDriver {
   private readonly clock: () => number;
   private readonly trace: ((line: string) => void) | undefined;
   private readonly tracePackets: boolean;
+  private readonly onStateChange: ((change: StateChange) => void) | undefined;
   private timer: NodeJS.Timeout | undefined;
   private timerDeadline: number | undefined;
   private closed = false;
@@ -61,6 +76,7 @@ export class Stack implements SocketDriver, ServerDriver {
     this.clock = opts.clock ?? (() => performance.now());
     this.trace = opts.trace;
     this.tracePackets = opts.tracePackets ?? true;
+    this.onStateChange = opts.onStateChange;
     this.host = new Ipv4Host({ address: addr, mtu: link.mtu });
     // RFC 9293 §3.7.1: the MSS we announce is the MTU less the IPv4 and TCP headers.
     // tunstack's own defaults: RFC 7323 window scaling and timestamps, SACK-permitted (we send SACK
@@ -222,7 +238,11 @@ export class Stack implements SocketDriver, ServerDriver {
         server.accept(socket);
         continue;
       }
-      if (e.event.type === 'state' && this.trace) this.trace(this.describeTransition(e.tcb, e.event));
+      if (e.event.type === 'state' && (this.trace || this.onStateChange)) {
+        const text = this.describeTransition(e.tcb, e.event);
+        this.onStateChange?.({ tcb: e.tcb, from: e.event.from, to: e.event.to, text });
+        this.trace?.(`tcp ${text}`);
+      }
       this.sockets.get(e.tcb)?.onTcpEvent(e.event);
     }
   }
@@ -230,7 +250,7 @@ export class Stack implements SocketDriver, ServerDriver {
   private describeTransition(t: Tcb, e: Extract<TcpEvent, { type: 'state' }>): string {
     const remote = `${formatIpv4Addr(t.remoteAddr)}:${t.remotePort}`;
     const conn = t.passive ? `${remote} → :${t.localPort}` : `:${t.localPort} → ${remote}`;
-    return `tcp ${conn}  ${e.from} → ${e.to}`;
+    return `${conn}  ${e.from} → ${e.to}`;
   }
 
   private armTimer(): void {

@@ -6,7 +6,6 @@ import { describe, expect, it } from 'vitest';
 import { InferredEnd } from '../../src/cli/demo-kernel-states.js';
 import { payloadHint, shortenTlsDetail, Timeline } from '../../src/cli/timeline.js';
 import type { StackEvent } from '../../src/cli/running-stack.js';
-import { parseStateLine } from '../../src/cli/running-stack.js';
 import { parseIpv4Addr } from '../../src/wire/addr.js';
 import { emitIpv4Header, IPPROTO_TCP } from '../../src/wire/ipv4.js';
 import { emitTcp, TCP_ACK, TCP_FIN, TCP_PSH, TCP_RST, TCP_SYN, tcpLen, type TcpRepr } from '../../src/wire/tcp.js';
@@ -142,21 +141,5 @@ describe('InferredEnd (the kernel side)', () => {
     const c = new InferredEnd('CLOSED');
     c.sent({ flags: TCP_SYN, seq: 1, ack: 0, len: 0 });
     expect(c.received({ flags: TCP_RST | TCP_ACK, seq: 0, ack: 2, len: 0 })).toEqual(['CLOSED']);
-  });
-});
-
-describe('parseStateLine', () => {
-  it('reads_both_directions_of_the_stack_trace', () => {
-    expect(parseStateLine('tcp 198.18.0.1:40312 → :80  LISTEN → SYN-RECEIVED')).toEqual({
-      kind: 'tcp-state',
-      remoteAddr: '198.18.0.1',
-      remotePort: 40312,
-      localPort: 80,
-      passive: true,
-      from: 'LISTEN',
-      to: 'SYN-RECEIVED',
-    });
-    expect(parseStateLine('tcp :64348 → 198.18.0.1:8080  CLOSED → SYN-SENT')).toMatchObject({ remotePort: 8080, localPort: 64348, passive: false });
-    expect(parseStateLine('tls 198.18.0.1:1 → :443  in  ClientHello')).toBeUndefined();
   });
 });
