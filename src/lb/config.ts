@@ -311,7 +311,8 @@ export interface LbFlags {
 
 /**
  * The shorthand flags as a config value: --vip A:P --mode M --algo X --backend A:P[,weight] …
- * --health tcp | http[:/path[:status]]. Validated by validateConfig like a file.
+ * --health tcp | http[:/path[:status]]. Validated by validateConfig like a file. With --mode http
+ * the backends make one pool "default" (routes, TLS listeners … need a config file).
  */
 export function configFromFlags(f: LbFlags): LbConfig {
   const num = (name: string, v: string | undefined): Json | undefined => {
@@ -343,7 +344,10 @@ export function configFromFlags(f: LbFlags): LbConfig {
     }
     service.health = h;
   }
-  const raw: { [k: string]: Json } = { services: [service] };
+  // --mode http: the backends form one pool, "default", that takes every request.
+  const svc: { [k: string]: Json } =
+    f.mode === 'http' ? { vip: f.vip, mode: 'http', pools: { default: Object.fromEntries(Object.entries(service).filter(([k]) => k !== 'vip' && k !== 'mode')) } } : service;
+  const raw: { [k: string]: Json } = { services: [svc] };
   const sp = num('stats-port', f.statsPort);
   if (sp !== undefined) raw.stats = { port: sp };
   return validateConfig(raw, 'flags');

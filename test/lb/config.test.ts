@@ -99,3 +99,23 @@ describe('flags', () => {
     expect(() => configFromFlags({ vip: '198.18.0.2:80', backend: ['x'] })).toThrow(/backends\[0\]\.address/);
   });
 });
+
+describe('shorthand flags, mode http', () => {
+  it('puts_the_backends_into_one_default_pool', () => {
+    const c = configFromFlags({ vip: '198.18.0.2:8080', mode: 'http', algo: 'leastconn', backend: ['198.18.1.11:80', '198.18.1.12:80,2'], health: 'http:/h' });
+    const s = c.services[0]!;
+    expect(s).toMatchObject({ mode: 'http', vip: '198.18.0.2:8080', vipPort: 8080 });
+    expect(s.http!.listeners).toEqual([{ port: 8080, tls: false, certs: [] }]);
+    expect(s.http!.defaultPool).toBe('default');
+    const p = s.http!.pools[0]!;
+    expect(p).toMatchObject({ name: 'default', algo: 'leastconn' });
+    expect(p.backends.map((b) => [b.key, b.weight])).toEqual([['198.18.1.11:80', 1], ['198.18.1.12:80', 2]]);
+    expect(p.health).toMatchObject({ type: 'http', path: '/h' });
+  });
+
+  it('keeps_nat_flags_unchanged', () => {
+    const c = configFromFlags({ vip: '198.18.0.2:80', backend: ['198.18.1.11:80'] });
+    expect(c.services[0]).toMatchObject({ mode: 'nat', backends: [{ key: '198.18.1.11:80', weight: 1 }] });
+    expect(c.services[0]!.http).toBeUndefined();
+  });
+});

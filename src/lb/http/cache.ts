@@ -1,7 +1,7 @@
 // An in-memory shared HTTP cache (RFC 9111), pure: the store decision, freshness, Vary secondary
 // keys, Age on hits, invalidation by unsafe methods, and a byte-bounded LRU. Time arrives as `now`.
 //
-// Design: the primary key is host + path + query (§2: method is always GET here; HEAD is answered
+// Design: the primary key is scheme + host + path + query (§2: method is always GET here; HEAD is answered
 // from the GET entry, the caller sends no body). Each key holds variants told apart by the Vary'd
 // request headers (§4.1). There is no revalidation: what is not fresh is a miss and is refetched, so
 // responses that demand revalidation (no-cache) are not stored (deliberate, conservative deviation).
@@ -140,7 +140,7 @@ export class HttpCache {
   constructor(private readonly opts: HttpCacheOptions) {}
 
   static primaryKey(req: RequestView): string {
-    return `${req.host}\n${req.path}${req.query !== '' ? '?' + req.query : ''}`;
+    return `${req.scheme ?? 'http'}://${req.host}\n${req.path}${req.query !== '' ? '?' + req.query : ''}`;
   }
 
   /** A fresh stored response for this GET/HEAD, or undefined (a miss: forward it). */

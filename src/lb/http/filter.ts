@@ -132,6 +132,18 @@ function ruleMatches(r: Compiled, req: RequestView, size: { headerBytes: number;
   return true;
 }
 
+/**
+ * The size of a request head as the filter counts it (RFC 9112 §2.1): the request-line and every
+ * field line with their CRLFs, plus the final CRLF. From node's method, url and rawHeaders.
+ * Note: node:http's own limit (maxHeaderSize, 16 KiB by default) answers 431 before the filter sees
+ * a request: give the server a larger maxHeaderSize than the filter's limit so the filter decides.
+ */
+export function requestHeadBytes(method: string, url: string, rawHeaders: string[], httpVersion = '1.1'): number {
+  let n = method.length + 1 + url.length + 1 + 5 + httpVersion.length + 2;
+  for (let i = 0; i + 1 < rawHeaders.length; i += 2) n += rawHeaders[i]!.length + 2 + rawHeaders[i + 1]!.length + 2;
+  return n + 2;
+}
+
 // ---------- decoding for the built-ins ----------
 
 /**

@@ -18,6 +18,8 @@ export interface RequestView {
   header(name: string): string | undefined;
   /** A cookie's value from the Cookie header (the first one of that name), quotes removed. */
   cookie(name: string): string | undefined;
+  /** The scheme the client used (the listener's): part of the cache key (RFC 9111 §2). Default "http". */
+  scheme?: 'http' | 'https';
 }
 
 export interface RouteMatch {
@@ -49,7 +51,7 @@ export type HeaderValues = Record<string, string | string[] | undefined>;
  * Builds a RequestView from node:http's IncomingMessage fields (method, url, headers). Never throws.
  * RFC 9112 §3.2.2: with an absolute-form target, its authority is the host (the Host field is ignored).
  */
-export function requestView(method: string, url: string, headers: HeaderValues): RequestView {
+export function requestView(method: string, url: string, headers: HeaderValues, opts: { scheme?: 'http' | 'https' } = {}): RequestView {
   let target = typeof url === 'string' ? url : '';
   let host = headerOf(headers, 'host') ?? '';
   // RFC 9112 §3.2.2 absolute-form: "http://authority/path?query".
@@ -66,6 +68,7 @@ export function requestView(method: string, url: string, headers: HeaderValues):
   const query = q >= 0 ? target.slice(q + 1) : '';
   let cookies: Map<string, string> | undefined;
   return {
+    scheme: opts.scheme ?? 'http',
     method: typeof method === 'string' ? method : '',
     path,
     query,
@@ -76,6 +79,17 @@ export function requestView(method: string, url: string, headers: HeaderValues):
       return cookies.get(name);
     },
   };
+}
+
+/**
+ * The request-target to send to a backend: origin-form (RFC 9112 §3.2.1, "/path?query") — also for
+ * a client's absolute-form — or "*" for OPTIONS (§3.2.4). Undefined for what a reverse proxy does
+ * not forward (authority-form CONNECT targets, anything not starting with "/"): answer 400/405.
+ */
+export function originForm(req: RequestView): string | undefined {
+  if (req.path === '*') return req.method === 'OPTIONS' && req.query === '' ? '*' : undefined;
+  if (!req.path.startsWith('/')) return undefined;
+  return req.query === '' ? req.path : `${req.path}?${req.query}`;
 }
 
 function headerOf(headers: HeaderValues, lower: string): string | undefined {

@@ -107,6 +107,14 @@ describe('keys and lookups', () => {
     expect(new TextDecoder().decode(c.lookup(req('/q?a=1'), T0)!.body)).toBe('one');
   });
 
+  it('keys_http_and_https_apart_rfc9111_2', () => {
+    const c = new HttpCache({ maxBytes: 1 << 20, maxEntryBytes: 1 << 16 });
+    const plain = requestView('GET', '/r', { host: 'h.test' }, { scheme: 'http' });
+    fill(c, plain, [['Cache-Control', 'max-age=60'], ['Location', 'https://h.test/r']], '', T0, 301);
+    expect(c.lookup(requestView('GET', '/r', { host: 'h.test' }, { scheme: 'https' }), T0)).toBeUndefined();
+    expect(c.lookup(requestView('GET', '/r', { host: 'h.test' }), T0)?.status).toBe(301);
+  });
+
   it('serves_head_from_the_get_entry', () => {
     const c = new HttpCache({ maxBytes: 1 << 20, maxEntryBytes: 1 << 16 });
     fill(c, req('/h'), [['Cache-Control', 'max-age=60']], 'x');

@@ -2,7 +2,7 @@
 // headers → 413) run first and are switchable; then ordered allow/deny rules, first match decides.
 
 import { describe, expect, it } from 'vitest';
-import { isTraversal, RequestFilter, type FilterRule } from '../../../src/lb/http/filter.js';
+import { isTraversal, RequestFilter, requestHeadBytes, type FilterRule } from '../../../src/lb/http/filter.js';
 import { requestView } from '../../../src/lb/http/routes.js';
 import { mulberry32 } from '../../helpers/prng.js';
 
@@ -52,6 +52,11 @@ describe('built-in rules', () => {
     expect(f.check(get('/'), { headerBytes: 16 * 1024, contentLength: undefined }).action).toBe('allow');
     const tight = new RequestFilter([], { builtin: true, maxHeaderBytes: 1000 });
     expect(tight.check(get('/'), { headerBytes: 1001, contentLength: undefined })).toMatchObject({ status: 413 });
+  });
+
+  it('counts_a_request_head_as_sent_on_the_wire', () => {
+    const head = 'GET /x HTTP/1.1\r\nHost: h.test\r\nAccept: */*\r\n\r\n';
+    expect(requestHeadBytes('GET', '/x', ['Host', 'h.test', 'Accept', '*/*'])).toBe(head.length);
   });
 
   it('can_be_switched_off', () => {

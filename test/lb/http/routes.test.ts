@@ -2,7 +2,7 @@
 // AND-rules on host, path prefix/regex, header, cookie and method, with a default pool.
 
 import { describe, expect, it } from 'vitest';
-import { parseCookieHeader, requestView, Router, type RouteRule } from '../../../src/lb/http/routes.js';
+import { originForm, parseCookieHeader, requestView, Router, type RouteRule } from '../../../src/lb/http/routes.js';
 import { mulberry32 } from '../../helpers/prng.js';
 
 const req = (method: string, url: string, headers: Record<string, string | string[]> = {}) => requestView(method, url, { host: 'www.example.test', ...headers });
@@ -39,6 +39,17 @@ describe('requestView', () => {
     expect(r.cookie('x')).toBeUndefined();
     // node joins several Cookie lines with "; " when given as an array
     expect(requestView('GET', '/', { cookie: ['s=1', 't=2'] }).cookie('t')).toBe('2');
+  });
+});
+
+describe('originForm', () => {
+  it('gives_the_backend_an_origin_form_target_or_nothing', () => {
+    expect(originForm(requestView('GET', '/a/b?x=1', {}))).toBe('/a/b?x=1');
+    expect(originForm(requestView('GET', 'http://h.test:81/a?b', {}))).toBe('/a?b');
+    expect(originForm(requestView('GET', 'http://h.test', {}))).toBe('/');
+    expect(originForm(requestView('OPTIONS', '*', {}))).toBe('*');
+    expect(originForm(requestView('GET', '*', {}))).toBeUndefined();
+    expect(originForm(requestView('CONNECT', 'h.test:443', {}))).toBeUndefined();
   });
 });
 
