@@ -184,7 +184,10 @@ export class HttpCache {
     };
   }
 
-  /** Whether (and for how long) a backend's response to `req` may be stored. */
+  /**
+   * Whether (and for how long) a backend's response to `req` may be stored. Give it the backend's
+   * headers, before the proxy adds its own (a sticky Set-Cookie would make the response unstorable).
+   */
   shouldStore(req: RequestView, status: number, headers: [string, string][], now: number): StoreDecision {
     if (req.method !== 'GET') return { store: false, reason: `method ${req.method}` };
     const rq = requestDirectives(req);

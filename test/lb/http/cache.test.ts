@@ -4,6 +4,7 @@
 import { describe, expect, it } from 'vitest';
 import { HttpCache, parseCacheControl } from '../../../src/lb/http/cache.js';
 import { requestView } from '../../../src/lb/http/routes.js';
+import { mulberry32 } from '../../helpers/prng.js';
 
 type H = [string, string][];
 const req = (path: string, headers: Record<string, string> = {}, method = 'GET') => requestView(method, path, { host: 'www.example.test', ...headers });
@@ -203,5 +204,27 @@ describe('Cache-Control parsing', () => {
     const m = parseCacheControl('Max-Age=60, no-cache="Set-Cookie, X-A", max-age=5 ,public');
     expect([...m]).toEqual([['max-age', '60'], ['no-cache', 'Set-Cookie, X-A'], ['public', true]]);
     expect([...parseCacheControl(',,, =, "x')]).toEqual([['"x', true]]);
+  });
+});
+
+describe('fuzz: the cache never throws on backend or client headers', () => {
+  it('survives_random_cache_control_vary_expires_and_age', () => {
+    const rng = mulberry32(0xcac4e);
+    const seeds = ['max-age=60, s-maxage=5', 'no-cache="a, b", public', 'Accept-Encoding, *', 'Thu, 01 Dec 2026 16:00:00 GMT', '50', 'private="x"'];
+    const str = () => String.fromCharCode(...(rng.int(3) === 0 ? rng.bytes(rng.int(30)) : rng.mutate(new TextEncoder().encode(seeds[rng.int(seeds.length)]!))));
+    const c = new HttpCache({ maxBytes: 20_000, maxEntryBytes: 4000 });
+    for (let i = 0; i < 3000; i++) {
+      const r = requestView('GET', `/f${rng.int(20)}`, { host: 'h', 'cache-control': str(), [str().toLowerCase()]: str() });
+      const headers: H = [['Cache-Control', str()], ['Vary', str()], ['Expires', str()], ['Age', str()], ['Date', str()]];
+      const d = c.shouldStore(r, [200, 404, 206][rng.int(3)]!, headers, T0 + i);
+      if (d.store) {
+        expect(d.ttlMs).toBeGreaterThan(0);
+        c.store(r, 200, headers, rng.bytes(rng.int(5000)), T0 + i, d.ttlMs, d.vary);
+      }
+      c.lookup(r, T0 + i);
+      parseCacheControl(str());
+      expect(c.counters.bytes).toBeLessThanOrEqual(20_000);
+    }
+    expect(c.counters.stores).toBeGreaterThan(50); // the mutations leave many storable responses
   });
 });

@@ -2,6 +2,7 @@
 // Connection field lists, X-Forwarded-For appended, X-Forwarded-Proto set, RFC 7239 Forwarded added.
 
 import { describe, expect, it } from 'vitest';
+import { mulberry32 } from '../../helpers/prng.js';
 import { forwardedNode, forwardedValue, forwardRequestHeaders, forwardResponseHeaders, HOP_BY_HOP } from '../../../src/lb/http/forwarding.js';
 
 const ctx = { clientAddr: '198.18.0.1', clientPort: 40000, proto: 'https' as const, vip: '198.18.0.2:443', host: 'www.example.test' };
@@ -70,5 +71,22 @@ describe('forwardResponseHeaders', () => {
 
   it('ignores_a_dangling_name', () => {
     expect(forwardResponseHeaders(['A', '1', 'B'])).toEqual([['A', '1']]);
+  });
+});
+
+describe('fuzz: header rewriting never throws', () => {
+  it('survives_random_raw_headers_and_addresses', () => {
+    const rng = mulberry32(0xf0e4);
+    const pick = <T>(a: T[]) => a[rng.int(a.length)]!;
+    const str = () => String.fromCharCode(...rng.bytes(rng.int(20)));
+    for (let i = 0; i < 2000; i++) {
+      const raw: string[] = [];
+      for (let k = rng.int(12); k > 0; k--) raw.push(rng.int(2) ? pick(['Connection', 'X-Forwarded-For', 'Forwarded', 'TE', 'Transfer-Encoding', 'Content-Length', 'Host']) : str(), str());
+      if (rng.int(5) === 0) raw.push(str()); // dangling name
+      const out = forwardRequestHeaders({}, raw, { clientAddr: pick(['198.18.0.1', '::1', str()]), clientPort: rng.int(65536), proto: 'http', vip: pick(['198.18.0.2:80', str()]), host: rng.int(2) ? str() : undefined });
+      expect(out.filter(([n]) => n === 'Forwarded')).toHaveLength(1);
+      for (const [n] of out) expect(HOP_BY_HOP.has(n.toLowerCase())).toBe(false);
+      forwardResponseHeaders(raw);
+    }
   });
 });
