@@ -168,7 +168,9 @@ export class HttpCache {
     const age = ageOf(e, now);
     // RFC 9111 §5.2.1.1 max-age in a request: the client will not accept an older response.
     const maxAge = deltaSeconds(cc.get('max-age'));
-    if (maxAge !== undefined && age > maxAge) {
+    // §5.2.1.3 min-fresh: the response must stay fresh for at least that many more seconds.
+    const minFresh = deltaSeconds(cc.get('min-fresh'));
+    if ((maxAge !== undefined && age > maxAge) || (minFresh !== undefined && e.expiresAt - now < minFresh * 1000)) {
       this.counters.misses++;
       return undefined;
     }

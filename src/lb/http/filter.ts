@@ -6,14 +6,17 @@
 // or 413 when the rule is a size rule (deliberate: RFC 6585 §5 has 431 for oversized header fields,
 // the issue asks for 403/413, so header-size denials use 413 too). Never throws on any input.
 
-import type { RequestView } from './routes.js';
+import { normalizePath, type RequestView } from './routes.js';
 
 export interface FilterRule {
   name: string;
   action: 'allow' | 'deny';
   /** The method is one of these. */
   method?: string[];
-  /** Regular expression tested against the raw path (no query). */
+  /**
+   * Regular expression tested against the path (no query) in its normal form (normalizePath:
+   * "/%61dmin" and "//admin" are "/admin"); a deny rule also fires on a match of the raw path.
+   */
   path?: string;
   /** Regular expression tested against the raw query (without "?"). */
   query?: string;
@@ -104,8 +107,9 @@ export class RequestFilter {
       if (hasNul(req.path) || hasNul(req.query)) return { action: 'deny', status: 403, rule: 'builtin:nul-byte' };
       if (isTraversal(req.path)) return { action: 'deny', status: 403, rule: 'builtin:path-traversal' };
     }
+    const path = normalizePath(req.path);
     for (const r of this.rules) {
-      if (!ruleMatches(r, req, size)) continue;
+      if (!ruleMatches(r, req, path, size)) continue;
       if (r.action === 'allow') return { action: 'allow', rule: r.name };
       const sized = r.maxBodyBytes !== undefined || r.maxHeaderBytes !== undefined;
       return { action: 'deny', status: sized ? 413 : 403, rule: r.name };
@@ -114,9 +118,9 @@ export class RequestFilter {
   }
 }
 
-function ruleMatches(r: Compiled, req: RequestView, size: { headerBytes: number; contentLength: number | undefined }): boolean {
+function ruleMatches(r: Compiled, req: RequestView, path: string, size: { headerBytes: number; contentLength: number | undefined }): boolean {
   if (r.method && !r.method.has(req.method)) return false;
-  if (r.path && !r.path.test(req.path)) return false;
+  if (r.path && !r.path.test(path) && !(r.action === 'deny' && r.path.test(req.path))) return false;
   if (r.query && !r.query.test(req.query)) return false;
   if (r.header) {
     const v = req.header(r.header.name);

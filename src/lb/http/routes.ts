@@ -4,7 +4,8 @@
 // Design: rules are compiled once (regexes, lowercased names) and evaluated in order; every condition
 // a rule gives must hold (AND); the first match wins, else the default pool. The view is built from
 // untrusted bytes and never throws: odd request-targets give an empty path, bad cookies are skipped.
-// Paths are matched raw (not percent-decoded): the request filter rejects traversal before routing.
+// Paths are matched in a normal form (normalizePath: percent-encoded unreserved characters decoded,
+// repeated slashes merged) so equivalent spellings route alike; the raw path is what is forwarded.
 
 export interface RequestView {
   method: string;
@@ -25,9 +26,9 @@ export interface RequestView {
 export interface RouteMatch {
   /** Exact host ("api.example.test") or a wildcard ("*.example.test": one or more labels before it). */
   host?: string;
-  /** Plain string prefix of the raw path ("/api/" matches "/api/x", not "/apix"). */
+  /** Plain string prefix of the normalised path ("/api/" matches "/api/x", not "/apix"). */
   pathPrefix?: string;
-  /** Regular expression tested against the raw path (unanchored unless it anchors itself). */
+  /** Regular expression tested against the normalised path (unanchored unless it anchors itself). */
   pathRegex?: string;
   /** Only `name`: present. `present: false`: absent. `value`: equal. `regex`: matches. */
   header?: { name: string; value?: string; regex?: string; present?: boolean };
@@ -90,6 +91,24 @@ export function originForm(req: RequestView): string | undefined {
   if (req.path === '*') return req.method === 'OPTIONS' && req.query === '' ? '*' : undefined;
   if (!req.path.startsWith('/')) return undefined;
   return req.query === '' ? req.path : `${req.path}?${req.query}`;
+}
+
+/**
+ * The path in the form routes and filter rules see. RFC 3986 §6.2.2.2: percent-encoded unreserved
+ * characters (ALPHA / DIGIT / "-" / "." / "_" / "~", §2.3) are equivalent to the characters, so they
+ * are decoded ("/%61pi" is "/api"); §6.2.2.1: other escapes get uppercase hex. Repeated "/" are
+ * merged (deliberate, as nginx's merge_slashes: most backends read "//api" as "/api"). Dot segments
+ * are left alone: the filter refuses "..", and "." is harmless.
+ */
+export function normalizePath(raw: string): string {
+  let s = raw;
+  if (s.includes('%')) {
+    s = s.replace(/%([0-9a-fA-F]{2})/g, (m: string, hex: string) => {
+      const c = String.fromCharCode(parseInt(hex, 16));
+      return /[A-Za-z0-9\-._~]/.test(c) ? c : m.toUpperCase();
+    });
+  }
+  return s.includes('//') ? s.replace(/\/{2,}/g, '/') : s;
 }
 
 function headerOf(headers: HeaderValues, lower: string): string | undefined {
@@ -180,15 +199,15 @@ export function compileRule(r: RouteRule): CompiledRule {
   return c;
 }
 
-function matches(c: CompiledRule, req: RequestView): boolean {
+function matches(c: CompiledRule, req: RequestView, path: string): boolean {
   if (c.method && !c.method.has(req.method)) return false;
   if (c.host) {
     if ('exact' in c.host) {
       if (req.host !== c.host.exact) return false;
     } else if (!(req.host.length > c.host.suffix.length && req.host.endsWith(c.host.suffix))) return false;
   }
-  if (c.pathPrefix !== undefined && !req.path.startsWith(c.pathPrefix)) return false;
-  if (c.pathRegex && !c.pathRegex.test(req.path)) return false;
+  if (c.pathPrefix !== undefined && !path.startsWith(c.pathPrefix)) return false;
+  if (c.pathRegex && !c.pathRegex.test(path)) return false;
   if (c.header) {
     const v = req.header(c.header.name);
     if (!c.header.present) {
@@ -222,8 +241,9 @@ export class Router {
 
   /** The first rule whose conditions all hold, else the default pool, else undefined. */
   route(req: RequestView): { rule: string; pool: string } | undefined {
+    const path = normalizePath(req.path);
     for (const r of this.rules) {
-      if (matches(r, req)) {
+      if (matches(r, req, path)) {
         this.count(r.name);
         return { rule: r.name, pool: r.pool };
       }

@@ -157,6 +157,9 @@ describe('keys and lookups', () => {
     // request max-age: an older entry is not acceptable
     expect(c.lookup(req('/b', { 'cache-control': 'max-age=5' }), T0 + 6000)).toBeUndefined();
     expect(c.lookup(req('/b'), T0 + 6000)).toBeDefined();
+    // request min-fresh: it must stay fresh that much longer (60 s lifetime, 50 s left at +10 s)
+    expect(c.lookup(req('/b', { 'cache-control': 'min-fresh=51' }), T0 + 10_000)).toBeUndefined();
+    expect(c.lookup(req('/b', { 'cache-control': 'min-fresh=50' }), T0 + 10_000)).toBeDefined();
   });
 
   it('invalidates_on_a_successful_unsafe_method_rfc9111_4_4', () => {

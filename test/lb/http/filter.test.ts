@@ -99,6 +99,13 @@ describe('configured rules', () => {
     expect(f.check(get('/x?id=1 union  select', ua), small)).toMatchObject({ rule: 'no-sql' });
   });
 
+  it('path_rules_see_the_normal_form_so_encoding_does_not_bypass_them', () => {
+    for (const url of ['/%61dmin/users', '//admin', '/%61%64%6d%69%6e']) expect(f.check(get(url, ua), small), url).toMatchObject({ rule: 'no-admin' });
+    // a deny pattern written against the raw spelling still fires
+    const raw = new RequestFilter([{ name: 'enc', action: 'deny', path: '%2[fF]secret' }], { builtin: true });
+    expect(raw.check(get('/a%2fsecret'), small)).toMatchObject({ action: 'deny', rule: 'enc' });
+  });
+
   it('size_rules_answer_413', () => {
     expect(f.check(get('/up', ua, 'POST'), { headerBytes: 100, contentLength: 1001 })).toEqual({ action: 'deny', status: 413, rule: 'big-upload' });
     expect(f.check(get('/up', ua, 'POST'), { headerBytes: 100, contentLength: 1000 })).toEqual({ action: 'allow' });

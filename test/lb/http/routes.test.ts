@@ -2,7 +2,7 @@
 // AND-rules on host, path prefix/regex, header, cookie and method, with a default pool.
 
 import { describe, expect, it } from 'vitest';
-import { originForm, parseCookieHeader, requestView, Router, type RouteRule } from '../../../src/lb/http/routes.js';
+import { normalizePath, originForm, parseCookieHeader, requestView, Router, type RouteRule } from '../../../src/lb/http/routes.js';
 import { mulberry32 } from '../../helpers/prng.js';
 
 const req = (method: string, url: string, headers: Record<string, string | string[]> = {}) => requestView(method, url, { host: 'www.example.test', ...headers });
@@ -117,6 +117,16 @@ describe('Router', () => {
     expect(router.route(req('GET', '/nothing', { 'user-agent': 'c' }))).toEqual({ rule: '(default)', pool: 'default' });
     expect(new Router(rules, undefined).route(req('GET', '/nothing', { 'user-agent': 'c' }))).toBeUndefined();
     expect(router.counters.get('(default)')).toBeGreaterThan(0);
+  });
+
+  it('routes_equivalent_spellings_of_a_path_alike_rfc3986_6_2_2', () => {
+    expect(normalizePath('/api/%69mages/%7Ex%2fy%2F')).toBe('/api/images/~x%2Fy%2F');
+    expect(normalizePath('//api///images/')).toBe('/api/images/');
+    expect(normalizePath('/%zz%')).toBe('/%zz%');
+    expect(route(req('GET', '/api/%69mages/a.png', { 'user-agent': 'c' }))).toBe('images');
+    expect(route(req('GET', '//api/images/a.png', { 'user-agent': 'c' }))).toBe('images');
+    // an encoded "/" is not a separator: it stays encoded
+    expect(route(req('GET', '/api%2Fimages/a.png', { 'user-agent': 'c' }))).toBe('default');
   });
 
   it('methods_are_case_sensitive_rfc9110_9_1', () => {
