@@ -237,6 +237,9 @@ export function validateConfig(raw: Json, source = 'config', lines?: Lines): LbC
     const p = `services[${i}]`;
     const peek = s !== null && typeof s === 'object' && !Array.isArray(s) ? s.mode : undefined;
     if (peek === 'http') {
+      for (const k of ['backends', 'algo', 'health', 'tableSize'] as const) {
+        if (k in (s as { [k: string]: Json })) c.fail(`${p}.${k}`, `a mode "http" service gives ${k} per pool: "pools": { "default": { "backends": ["198.18.1.11:8080"], "algo": "roundrobin" } }`);
+      }
       const o = c.object(p, s, HTTP_SERVICE_FIELDS);
       const name = o.name === undefined ? undefined : typeof o.name === 'string' && o.name !== '' ? o.name : c.fail(`${p}.name`, `must be a non-empty string, not ${show(o.name)}`);
       const svc = validateHttpService(c, p, o, name);

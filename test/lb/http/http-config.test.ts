@@ -124,7 +124,8 @@ describe('mode http config', () => {
     expect(bad('"cacert": "ca.pem"', '"cacert": "ca.pem", "insecure": true')).toThrow(/pools\.videos\.tls\.insecure: turns verification off/);
     expect(bad('"maxIdlePerBackend": 4', '"maxIdle": 4')).toThrow(/^lb\.json:14: services\[0\]\.pools\.default\.maxIdle: unknown field/);
     expect(bad('"accessLog": false', '"accessLog": "yes"')).toThrow(/^lb\.json:26: services\[0\]\.accessLog: must be true or false/);
-    expect(bad('"accessLog": false', '"backends": []')).toThrow(/services\[0\]\.backends: unknown field \(expected one of: name, vip, mode, listen, pools/);
+    expect(bad('"accessLog": false', '"backends": []')).toThrow(/^lb\.json:26: services\[0\]\.backends: a mode "http" service gives backends per pool: "pools"/);
+    expect(bad('"accessLog": false', '"acessLog": false')).toThrow(/^lb\.json:26: services\[0\]\.acessLog: unknown field \(expected one of: name, vip, mode, listen, pools/);
     expect(bad('"name": "TSLB"', '"name": "TS LB"')).toThrow(/^lb\.json:22: services\[0\]\.sticky\.name: must be a cookie name/);
     expect(bad('"method": ["TRACE"]', '"method": ["TR ACE"]')).toThrow(/filter\.rules\[0\]\.method\[0\]: must be a method name/);
     expect(bad('"name": "no-trace"', '"name": "builtin:x"')).toThrow(/filter\.rules\[0\]\.name: names starting "builtin:"/);
