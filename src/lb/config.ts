@@ -283,10 +283,16 @@ export function validateConfig(raw: Json, source = 'config', lines?: Lines): LbC
   const st = top.stats === undefined ? {} : c.object('stats', top.stats, ['port']);
   const statsPort = c.int('stats.port', st.port, 0, 0, 65535);
   for (const s of services) {
-    const ports = s.http ? s.http.listeners.map((l) => l.port) : [s.vipPort];
-    if (statsPort !== 0 && ports.includes(statsPort)) c.fail('stats.port', `${statsPort} is also a service port (${s.http ? `${s.http.address}:${statsPort}` : s.vip})`);
+    const own = s.http ? s.http.listeners.map((l) => l.port) : [s.vipPort];
+    if (statsPort !== 0 && own.includes(statsPort)) c.fail('stats.port', `${statsPort} is also a service port (${s.http ? `${s.http.address}:${statsPort}` : s.vip})`);
     if (s.mode === 'nat' && s.vipPort >= ports[0] && s.vipPort <= ports[1]) {
       c.fail(`services[${services.indexOf(s)}].vip`, `port ${s.vipPort} lies in the SNAT port range ${ports[0]}-${ports[1]}`);
+    }
+    // An L7 listener on tunstack's address shares its ports with nat's SNAT source ports.
+    if (s.http && services.some((x) => x.mode === 'nat')) {
+      s.http.listeners.forEach((l, k) => {
+        if (l.port >= ports[0] && l.port <= ports[1]) c.fail(`services[${services.indexOf(s)}].listen[${k}].port`, `port ${l.port} lies in the SNAT port range ${ports[0]}-${ports[1]} used by the nat services`);
+      });
     }
   }
   return { services, conntrack, statsPort };

@@ -119,3 +119,15 @@ describe('shorthand flags, mode http', () => {
     expect(c.services[0]!.http).toBeUndefined();
   });
 });
+
+describe('ports that collide', () => {
+  it('rejects_a_nat_vip_port_inside_the_snat_range', () => {
+    expect(() => parseConfigText('{"services":[{"vip":"198.18.0.2:30000","backends":["198.18.1.11:80"]}]}', 'x')).toThrow(/services\[0\]\.vip: port 30000 lies in the SNAT port range 20000-48999/);
+  });
+
+  it('rejects_an_http_listener_inside_the_snat_range_when_nat_is_in_use', () => {
+    const http = '{"mode":"http","vip":"198.18.0.2","listen":[{"port":8080},{"port":30000}],"pools":{"p":{"backends":["198.18.1.11:80"]}}}';
+    expect(() => parseConfigText(`{"services":[${http},{"vip":"198.18.0.2:80","backends":["198.18.1.12:80"]}]}`, 'x')).toThrow(/services\[0\]\.listen\[1\]\.port: port 30000 lies in the SNAT port range/);
+    expect(parseConfigText(`{"services":[${http}]}`, 'x').services[0]!.http!.listeners).toHaveLength(2);
+  });
+});
