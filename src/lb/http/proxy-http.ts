@@ -539,17 +539,19 @@ export class HttpProxyService {
     const status = ures.statusCode ?? 502;
     entry.status = status;
     const headers = forwardResponseHeaders(ures.rawHeaders);
-    const stickyCfg = this.cfg.sticky;
-    if (stickyCfg?.insert && cookieKey !== backend.key) {
-      headers.push(['Set-Cookie', this.sticky.setCookieHeader(stickyCfg, backend.key, { secure: proto === 'https' })]);
-    }
+    // The store decision sees the backend's response as it came (our sticky cookie is not part of it).
     const now = this.stack.now();
     const cache = this.cache;
+    const stored = [...headers];
     let storing: { ttlMs: number; vary: string[]; chunks: Buffer[]; bytes: number } | undefined;
     if (cache && entry.cache === 'MISS') {
       const d = cache.shouldStore(view, status, headers, now);
       if (d.store) storing = { ttlMs: d.ttlMs, vary: d.vary, chunks: [], bytes: 0 };
       headers.push(['X-Cache', 'MISS']);
+    }
+    const stickyCfg = this.cfg.sticky;
+    if (stickyCfg?.insert && cookieKey !== backend.key) {
+      headers.push(['Set-Cookie', this.sticky.setCookieHeader(stickyCfg, backend.key, { secure: proto === 'https' })]);
     }
     if (cache && req.method !== 'GET' && req.method !== 'HEAD') cache.invalidate(view, status);
     res.writeHead(status, ures.statusMessage, flatten(headers));
@@ -578,7 +580,7 @@ export class HttpProxyService {
       }
       if (how === 'client') return;
       this.counters.responses++;
-      if (storing && cache) cache.store(view, status, headers.filter(([n]) => n.toLowerCase() !== 'set-cookie'), Buffer.concat(storing.chunks), this.stack.now(), storing.ttlMs, storing.vary);
+      if (storing && cache) cache.store(view, status, stored, Buffer.concat(storing.chunks), this.stack.now(), storing.ttlMs, storing.vary);
     };
     ures.once('end', () => end('ok'));
     ures.once('aborted', () => end('backend', `backend ${backend.key} closed mid-response`));
