@@ -4,7 +4,7 @@
 //   /echo…                 JSON {id, method, url, headers (as received, lower-case), body bytes}
 //   /bytes/N               N deterministic pattern bytes (content-length; same formula as lb-env.ts)
 //   /chunked/N             the same N bytes, chunked (no content-length)
-//   /sink                  (any method with a body) the sha256 and length of what it received
+//   …/sink                 (any method with a body) the sha256 and length of what it received
 //   /cache/max-age/S…      Cache-Control: public, max-age=S; the body names the backend and a serial
 //   /cache/no-store…       Cache-Control: no-store
 //   /slow/MS…              answers after MS milliseconds
@@ -65,7 +65,7 @@ function handler(req, res) {
   }
   res.setHeader('x-backend', id);
   let m;
-  if (path.startsWith('/sink')) {
+  if (/(^|\/)sink$/.test(path)) {
     const h = createHash('sha256');
     let bytes = 0;
     req.on('data', (d) => {
