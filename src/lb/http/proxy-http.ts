@@ -223,6 +223,8 @@ export class HttpProxyService {
   private listenHttp(port: number): Listening {
     const server = this.makeServer('http');
     const tcp = this.stack.createServer((socket) => {
+      // Responses go out as they come (head, then body chunks): Nagle would hold back the small ones.
+      socket.setNoDelay(true);
       this.trackClient(socket);
       server.emit('connection', socket);
     });
@@ -554,7 +556,18 @@ export class HttpProxyService {
       headers.push(['Set-Cookie', this.sticky.setCookieHeader(stickyCfg, backend.key, { secure: proto === 'https' })]);
     }
     if (cache && req.method !== 'GET' && req.method !== 'HEAD') cache.invalidate(view, status);
-    res.writeHead(status, ures.statusMessage, flatten(headers));
+    try {
+      res.writeHead(status, ures.statusMessage, flatten(headers));
+    } catch (e) {
+      // A head node:http parsed but will not send (a character it refuses in a value, an odd status):
+      // the backend is at fault, the client gets a 502 and the process goes on.
+      ures.destroy();
+      release();
+      this.counters.badGateway++;
+      entry.note = `backend ${backend.key}: unforwardable response head (${(e as Error).message})`;
+      this.reply(req, res, entry, 502, `502 Bad Gateway: backend ${backend.key} sent a response head that cannot be forwarded\n`, true);
+      return;
+    }
     const maxEntry = this.cfg.cache ? this.cfg.cache.maxEntryBytes : 0;
     ures.on('data', (d: Buffer) => {
       entry.bytesOut += d.length;
