@@ -4,11 +4,12 @@
 // X-Forwarded-For / X-Forwarded-Proto / Forwarded (https over the TLS listener) without hop-by-hop
 // fields; the cache answers a second GET (X-Cache: HIT, backend count unchanged) but never stores
 // no-store; the filter answers 403/413 for traversal, a denied method and an oversized header, and
-// none of them reaches a backend; 503 with a clear body when a pool has no backend up.
+// none of them reaches a backend; 503 with a clear body when a pool has no backend up; malformed
+// requests get a 400 (or a close) and a backend's malformed response a 502, and the proxy keeps serving.
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Json } from '../../src/lb/json-lines.js';
-import { isRoot } from '../helpers/harness.js';
+import { inNs, isRoot } from '../helpers/harness.js';
 import { codesAndIds, startHttpEnv, type HttpEnv } from '../lb/http-env.js';
 
 const BACKENDS = [
@@ -205,5 +206,47 @@ describe.skipIf(!isRoot)('lb mode http: routing, sticky, forwarding headers, cac
       env.lb.drain('198.18.1.13:8080', false);
     }
     expect((await one([`${URL}/api/videos/7`]))[0]).toEqual(['200', 'vid']);
+  });
+});
+
+describe.skipIf(!isRoot)('lb mode http: malformed input from clients and backends (root)', () => {
+  let env: HttpEnv;
+  beforeAll(async () => {
+    env = await startHttpEnv({ vip: '198.18.0.2', listen: [{ port: 80 }, { port: 443, tls: true }], pools: { web: { backends: ['198.18.1.11:8080', '198.18.1.12:8080'] } } }, BACKENDS.slice(0, 2));
+  }, 60_000);
+  afterAll(async () => env?.close());
+
+  it('answers_malformed_requests_with_400_or_a_close_and_a_malformed_backend_response_with_502_and_keeps_serving', async () => {
+    // Raw bytes from the kernel side: each payload on its own connection, the first response line printed.
+    const script = [
+      'import socket',
+      'payloads = [b"GARBAGE\\r\\n\\r\\n", b"GET / HTTP/1.1\\r\\nHost: x\\r\\nBad Header\\r\\n\\r\\n",',
+      '  b"GET / HTTP/1.1\\r\\nHost: x\\r\\nContent-Length: 5\\r\\nContent-Length: 6\\r\\n\\r\\nhello",',
+      '  b"POST /sink HTTP/1.1\\r\\nHost: x\\r\\nTransfer-Encoding: chunked\\r\\n\\r\\nzz\\r\\n", b"\\x16\\x03\\x01\\x00\\x05hello"]',
+      'for p in payloads:',
+      '    s = socket.create_connection(("198.18.0.2", 80), timeout=5)',
+      '    s.sendall(p)',
+      '    try:',
+      '        d = s.recv(200)',
+      '    except Exception as e:',
+      '        d = repr(e).encode()',
+      '    print((d.split(b"\\r\\n")[0] or b"(closed)").decode("latin1"))',
+      '    s.close()',
+    ].join('\n');
+    const out = await inNs(env.ns, 'python3', ['-c', script], 30_000);
+    const lines = out.stdout.trim().split('\n');
+    expect(lines).toHaveLength(5);
+    expect(lines.slice(0, 3)).toEqual(['HTTP/1.1 400 Bad Request', 'HTTP/1.1 400 Bad Request', 'HTTP/1.1 400 Bad Request']);
+    // A chunked body that breaks after the head was routed: the connection just closes.
+    expect(['(closed)', 'HTTP/1.1 400 Bad Request']).toContain(lines[3]);
+    expect(lines[4]).toBe('HTTP/1.1 400 Bad Request');
+    // A backend's malformed head is a 502 (after the retry meets the other backend's, just as bad).
+    const bad = await env.curl(['-s', '--max-time', '10', '-w', '%{http_code}', 'http://198.18.0.2/garbage']);
+    expect(bad.stdout).toMatch(/^502 Bad Gateway: backend 198\.18\.1\.1[12]:8080 failed before responding \(HPE_INVALID_CONTENT_LENGTH: .*\)\n502$/);
+    // Not TLS on the TLS port: an alert, and the listener stays up.
+    const notTls = await env.curl(['-s', '--max-time', '10', '-o', '/dev/null', '-w', '%{http_code}', 'http://198.18.0.2:443/']);
+    expect(notTls.stdout).toBe('000');
+    const ok = await env.curl([...W, 'http://198.18.0.2/a?n=[1-4]', '--cacert', env.caPath, '-o', '/dev/null', 'https://198.18.0.2/b']);
+    expect(codesAndIds(ok.stdout).map(([c]) => c)).toEqual(['200', '200', '200', '200', '200']);
   });
 });

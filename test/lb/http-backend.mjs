@@ -9,6 +9,7 @@
 //   /cache/no-store…       Cache-Control: no-store
 //   /slow/MS…              answers after MS milliseconds
 //   /health                200 "ok" (not counted)
+//   /garbage               a malformed response head (not counted)
 //   /__stats               JSON {connections, requests, paths} (not counted): connections that carried
 //                          at least one counted request, and the counted requests per path
 //   anything else          "ID\n"
@@ -56,6 +57,10 @@ function handler(req, res) {
   if (path === '/__stats') {
     res.writeHead(200, { 'content-type': 'application/json' });
     return res.end(JSON.stringify({ id, connections, requests, paths }) + '\n');
+  }
+  if (path === '/garbage') {
+    // A malformed response: a Content-Length that is not a number (RFC 9112 §6.3 makes it invalid).
+    return req.socket.end('HTTP/1.1 200 OK\r\nContent-Length: nope\r\n\r\nxx');
   }
   requests++;
   paths[path] = (paths[path] ?? 0) + 1;

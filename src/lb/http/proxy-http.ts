@@ -251,7 +251,18 @@ export class HttpProxyService {
   }
 
   private makeServer(proto: Proto): HttpServer {
-    const server = createHttpServer({ maxHeaderSize: SERVER_MAX_HEADER_SIZE }, (req, res) => this.handle(req, res, proto));
+    const server = createHttpServer({ maxHeaderSize: SERVER_MAX_HEADER_SIZE }, (req, res) => {
+      try {
+        this.handle(req, res, proto);
+      } catch (e) {
+        // A safety net: no request, however odd, takes the balancer down.
+        this.env.log(`internal error on "${(req.method ?? '?').slice(0, 16)} ${(req.url ?? '').slice(0, 200)}": ${(e as Error).message}`);
+        if (!res.headersSent) {
+          res.writeHead(500, { 'content-type': 'text/plain; charset=utf-8', connection: 'close' });
+          res.end('500 Internal Server Error: the balancer could not handle this request\n');
+        } else res.destroy();
+      }
+    });
     const t = this.cfg.timeouts;
     // RFC 9112 §9.3: persistent connections; an idle client connection is closed after `idle` ms.
     server.keepAliveTimeout = t.idle;
@@ -417,15 +428,17 @@ export class HttpProxyService {
       let connected = false;
       let gotResponse = false;
       let failed = false;
-      const ureq = httpRequest({
-        agent,
-        host: formatIpv4Addr(backend.addr),
-        port: backend.port,
-        method,
-        path: target,
-        headers: flatten(headers),
-        setHost: false,
-      });
+      let ureq: ClientRequest;
+      try {
+        ureq = httpRequest({ agent, host: formatIpv4Addr(backend.addr), port: backend.port, method, path: target, headers: flatten(headers), setHost: false });
+      } catch (e) {
+        // node:http parsed it but will not send it on (e.g. a character it refuses in the target).
+        rt.pool.release(backend);
+        body.abandon();
+        entry.note = (e as Error).message;
+        this.reply(req, res, entry, 400, `400 Bad Request: the request cannot be forwarded (${(e as NodeJS.ErrnoException).code ?? 'invalid'})\n`, true);
+        return;
+      }
       this.inFlight.add(ureq);
       const release = () => {
         this.inFlight.delete(ureq);
@@ -448,7 +461,12 @@ export class HttpProxyService {
         ureq.destroy();
         releaseOnce();
         const connectPhase = !connected;
-        if (connectPhase) rt.pool.connectResult(backend, false, message);
+        if (connectPhase && code !== 'ECLIENTGONE') rt.pool.connectResult(backend, false, message);
+        if (res.destroyed || code === 'ECLIENTGONE') {
+          body.abandon();
+          entry.note ??= 'client closed before the response';
+          return;
+        }
         if (code === 'ETIMEDOUT_RESPONSE') {
           body.abandon();
           this.counters.gatewayTimeout++;
@@ -485,6 +503,7 @@ export class HttpProxyService {
       });
       ureq.on('error', (e: NodeJS.ErrnoException) => {
         if (gotResponse) return; // handled by the response's own abort handling
+        if (body.clientGone) return fail('ECLIENTGONE', 'client closed before the response');
         fail(e.code ?? 'ERROR', e.code === 'ECONNREFUSED' ? 'connection refused' : e.code ? `${e.code}: ${e.message}` : e.message);
       });
       ureq.on('timeout', () => {
@@ -710,7 +729,16 @@ class BodyFeed {
       this.ended = true;
       this.target?.end();
     });
+    // The client went away (or sent a broken body) before the end: the backend gets no half request.
+    req.on('close', () => {
+      if (this.ended) return;
+      this.clientGone = true;
+      this.target?.destroy();
+    });
   }
+
+  /** The client closed (or its body failed to parse) before the body's end. */
+  clientGone = false;
 
   /** Sends what was kept, then the rest as it comes. */
   attach(t: ClientRequest): void {
