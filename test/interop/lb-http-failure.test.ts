@@ -1,5 +1,5 @@
 // tunstack lb mode http (L7) when backends fail: idempotent requests retried on another backend (a
-// refused connection, a backend killed mid-run) and the request body replayed; no client error once
+// refused connection, a connect timeout, a backend killed mid-run) and the request body replayed; no client error once
 // the health check marks the killed backend down; POST not retried; 502/504 with a clear body. And the
 // command line: `tunstack lb --config` with an http service (access log, SIGUSR1 stats, SIGHUP reload
 // of the routes) and `--mode http` from flags with an HTTPS listener.
@@ -28,11 +28,14 @@ const SERVICE: { [k: string]: Json } = {
     // Port 9999 is closed on 198.18.1.11: every connection to it is refused (no health checks here).
     flaky: { backends: ['198.18.1.11:9999', '198.18.1.12:8080'] },
     dead: { backends: ['198.18.1.11:9999'] },
+    // Nothing answers 198.18.1.50 (not an address of the namespace, which does not forward): SYNs vanish.
+    blackhole: { backends: ['198.18.1.50:8080', '198.18.1.12:8080'] },
     slow: { backends: ['198.18.1.13:8080'] },
   },
   routes: [
     { name: 'flaky', match: { pathPrefix: '/flaky/' }, pool: 'flaky' },
     { name: 'dead', match: { pathPrefix: '/dead/' }, pool: 'dead' },
+    { name: 'blackhole', match: { pathPrefix: '/blackhole/' }, pool: 'blackhole' },
     { name: 'slow', match: { pathPrefix: '/slow/' }, pool: 'slow' },
   ],
   defaultPool: 'web',
@@ -67,6 +70,12 @@ describe.skipIf(!isRoot)('lb mode http: retries, health, 502/504 (root)', () => 
     // POST is not idempotent (RFC 9110 §9.2.2): never retried, the client gets the 502.
     const posts = codesAndIds((await env.curl([...W, '-X', 'POST', '-d', 'a=1', 'http://198.18.0.2/flaky/p?n=[1-4]'])).stdout).map(([c]) => c);
     expect(posts.sort()).toEqual(['200', '200', '502', '502']);
+  });
+
+  it('retries_on_another_backend_when_the_connect_times_out', async () => {
+    const got = codesAndIds((await env.curl([...W, 'http://198.18.0.2/blackhole/g?n=[1-2]'])).stdout);
+    expect(got).toEqual([['200', 'b2'], ['200', 'b2']]);
+    expect(env.log.filter((l) => /^retry: GET \/blackhole\/g\?n=\d on another backend of pool blackhole: 198\.18\.1\.50:8080 connect timed out after 1000 ms$/.test(l)).length).toBeGreaterThanOrEqual(1);
   });
 
   it('answers_502_when_no_backend_can_be_reached_and_504_when_the_response_does_not_come_in_time', async () => {

@@ -146,6 +146,9 @@ export class HttpProxyService {
         continue;
       }
       const pool = new Pool(serviceLike, this.env.log);
+      if (pc.tls && pc.health?.type === 'http') {
+        this.env.log(`pool ${pc.name}: re-encrypted (tls) with http health checks, which speak plain HTTP and will fail: use "type": "tcp"`);
+      }
       const rt: PoolRuntime = { cfg: pc, pool, health: new HealthChecker(this.stack, pool), agents: new Map() };
       this.syncAgents(rt);
       next.set(pc.name, rt);
