@@ -9,6 +9,8 @@
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Json } from '../../src/lb/json-lines.js';
+import { nobleProvider } from '../../src/tls/crypto/noble.js';
+import { ensureServerIdentity } from '../../src/tls/x509/state-dir.js';
 import { inNs, isRoot } from '../helpers/harness.js';
 import { codesAndIds, startHttpEnv, type HttpEnv } from '../lb/http-env.js';
 
@@ -209,10 +211,20 @@ describe.skipIf(!isRoot)('lb mode http: routing, sticky, forwarding headers, cac
   });
 });
 
-describe.skipIf(!isRoot)('lb mode http: malformed input from clients and backends (root)', () => {
+describe.skipIf(!isRoot)('lb mode http: certificates by SNI, malformed input from clients and backends (root)', () => {
   let env: HttpEnv;
   beforeAll(async () => {
-    env = await startHttpEnv({ vip: '198.18.0.2', listen: [{ port: 80 }, { port: 443, tls: true }], pools: { web: { backends: ['198.18.1.11:8080', '198.18.1.12:8080'] } } }, BACKENDS.slice(0, 2));
+    env = await startHttpEnv(
+      (be): { [k: string]: Json } => {
+        // Two certificates from the CA for two names: the TLS listener on 8443 picks one by SNI.
+        const certs = ['a.example.test', 'b.example.test'].map((name): Json => {
+          const id = ensureServerIdentity(be.stateDir, { address: name, crypto: nobleProvider, now: Date.now() });
+          return { cert: id.certPath, key: id.keyPath };
+        });
+        return { vip: '198.18.0.2', listen: [{ port: 80 }, { port: 443, tls: true }, { port: 8443, tls: true, certs }], pools: { web: { backends: ['198.18.1.11:8080', '198.18.1.12:8080'] } } };
+      },
+      BACKENDS.slice(0, 2),
+    );
   }, 60_000);
   afterAll(async () => env?.close());
 
@@ -248,5 +260,19 @@ describe.skipIf(!isRoot)('lb mode http: malformed input from clients and backend
     expect(notTls.stdout).toBe('000');
     const ok = await env.curl([...W, 'http://198.18.0.2/a?n=[1-4]', '--cacert', env.caPath, '-o', '/dev/null', 'https://198.18.0.2/b']);
     expect(codesAndIds(ok.stdout).map(([c]) => c)).toEqual(['200', '200', '200', '200', '200']);
+  });
+
+  it('chooses_the_listener_certificate_by_sni', async () => {
+    for (const name of ['a.example.test', 'b.example.test']) {
+      const r = await env.curl(['-sS', '--max-time', '20', '--cacert', env.caPath, '--resolve', `${name}:8443:198.18.0.2`, '-w', ' %{ssl_verify_result}', `https://${name}:8443/sni`]);
+      expect(r.stderr).toBe('');
+      expect(r.stdout).toMatch(/^img[12]\n 0$/);
+    }
+    // No SNI (an IP address): the first certificate, which names a.example.test, not the address.
+    const ip = await env.curl(['-sS', '--max-time', '20', '--cacert', env.caPath, 'https://198.18.0.2:8443/']);
+    expect(ip.code).not.toBe(0);
+    expect(ip.stderr).toMatch(/198\.18\.0\.2|certificate|SSL/i);
+    const named = await env.curl(['-sS', '--max-time', '20', '--cacert', env.caPath, '--resolve', 'c.example.test:8443:198.18.0.2', 'https://c.example.test:8443/']);
+    expect(named.code).not.toBe(0); // an unknown name gets the default certificate, which does not match
   });
 });

@@ -149,8 +149,15 @@ export interface HttpStats {
   filter: { denied: number; byRule: Record<string, number> };
 }
 
-/** A mode http service on 198.18.0.2 (raw config, validated like a file) with these backends. */
-export async function startHttpEnv(service: { [k: string]: Json }, specs: BackendSpec[], top: { [k: string]: Json } = {}): Promise<HttpEnv> {
+/**
+ * A mode http service on 198.18.0.2 (raw config, validated like a file) with these backends; as a
+ * function, the config is made once the backends' state directory (and its CA) exists.
+ */
+export async function startHttpEnv(
+  service: { [k: string]: Json } | ((be: HttpBackends) => { [k: string]: Json }),
+  specs: BackendSpec[],
+  top: { [k: string]: Json } = {},
+): Promise<HttpEnv> {
   const be = await startHttpBackends(specs);
   let running: RunningStack | undefined;
   let lb: LoadBalancer | undefined;
@@ -160,7 +167,8 @@ export async function startHttpEnv(service: { [k: string]: Json }, specs: Backen
     await be.close();
   };
   try {
-    const config = validateConfig({ services: [{ mode: 'http', name: 'web', ...service }], ...top }, 'test');
+    const svc = typeof service === 'function' ? service(be) : service;
+    const config = validateConfig({ services: [{ mode: 'http', name: 'web', ...svc }], ...top }, 'test');
     running = await RunningStack.start({ addr: VIP, peer: '198.18.0.1/24', mtu: 1500, netns: be.ns, offload: true });
     const access: string[] = [];
     const log: string[] = [];
