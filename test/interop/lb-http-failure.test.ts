@@ -39,7 +39,7 @@ const SERVICE: { [k: string]: Json } = {
     { name: 'slow', match: { pathPrefix: '/slow/' }, pool: 'slow' },
   ],
   defaultPool: 'web',
-  timeouts: { connect: 1000, response: 1500, idle: 10_000 },
+  timeouts: { connect: 1000, response: 1500, idle: 1500 },
 };
 
 const W = ['-s', '--max-time', '10', '-o', '/dev/null', '-w', '%{http_code} %header{x-backend}\\n'];
@@ -86,6 +86,24 @@ describe.skipIf(!isRoot)('lb mode http: retries, health, 502/504 (root)', () => 
     expect(env.stats().gatewayTimeout).toBe(1);
     // The slow backend is still there for requests that are quick.
     expect(codesAndIds((await env.curl([...W, 'http://198.18.0.2/slow/1'])).stdout)).toEqual([['200', 'b3']]);
+  });
+
+  it('closes_idle_client_connections_and_idle_pooled_backend_connections_after_the_idle_timeout', async () => {
+    // One keep-alive request on a raw connection, then silence: the proxy closes it after 1.5 s.
+    const script = [
+      'import socket',
+      's = socket.create_connection(("198.18.0.2", 80), timeout=10)',
+      's.sendall(b"GET /slow/1 HTTP/1.1\\r\\nHost: 198.18.0.2\\r\\n\\r\\n")',
+      'first = s.recv(4096)',
+      'rest = s.recv(4096)',
+      'print(first.split(b"\\r\\n")[0].decode(), len(rest))',
+    ].join('\n');
+    const r = await inNs(env.ns, 'python3', ['-c', script], 20_000);
+    // recv() returned: the proxy closed the connection (without it, the 10 s socket timeout would raise).
+    expect(r.stdout.trim()).toBe('HTTP/1.1 200 OK 0');
+    // The backend connection it used went back to the pool and was closed once idle as long.
+    const slow = () => env.stats().pools.find((p) => p.pool === 'slow')!.backends[0]!;
+    expect(await waitFor(() => slow().connectionsOpen === 0, 5000)).toBeGreaterThanOrEqual(0);
   });
 
   it('keeps_answering_while_a_backend_is_killed_mid_run_and_sends_it_nothing_once_it_is_marked_down', async () => {

@@ -144,7 +144,7 @@ export interface HttpStats {
   gatewayTimeout: number;
   denied: number;
   routes: Record<string, { requests: number; statuses: Record<string, number>; cacheHits: number; denied: number }>;
-  pools: Array<{ pool: string; backends: Array<{ backend: string; state: string; connectionsOpened: number; connectionsReused: number; http: { requests: number } }> }>;
+  pools: Array<{ pool: string; backends: Array<{ backend: string; state: string; connectionsOpened: number; connectionsReused: number; connectionsOpen: number; http: { requests: number } }> }>;
   cache: { hits: number; misses: number; stores: number } | undefined;
   filter: { denied: number; byRule: Record<string, number> };
 }

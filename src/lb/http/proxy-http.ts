@@ -267,9 +267,11 @@ export class HttpProxyService {
       }
     });
     const t = this.cfg.timeouts;
-    // RFC 9112 §9.3: persistent connections; an idle client connection is closed after `idle` ms.
+    // RFC 9112 §9.3: persistent connections; a client connection with no request in progress is
+    // closed after `idle` ms. While a request is in progress its connection may stay quiet while the
+    // backend works (up to the response timeout); past both, a silent client is dropped.
     server.keepAliveTimeout = t.idle;
-    server.timeout = t.idle;
+    server.timeout = Math.max(t.idle, t.response + 1000);
     server.headersTimeout = Math.max(t.idle, 1000) + 1000;
     server.requestTimeout = 0; // bodies may stream for as long as they keep moving (the idle timeout)
     // A malformed request (node:http's parser) gets a 400 and the connection closes; never a crash.
