@@ -25,11 +25,10 @@ import { forwardRequestHeaders, forwardResponseHeaders } from './forwarding.js';
 import type { HttpPoolConfig, HttpPoolTls, HttpServiceConfig } from './http-config.js';
 import { requestView, Router, type RequestView } from './routes.js';
 import { StickyTable } from './sticky.js';
+import { BodyFeed, flatten, parseContentLength } from './proxy-body.js';
 
 /** RFC 9110 §9.2.2: idempotent methods (a request that may be repeated with the same effect). */
 const IDEMPOTENT = new Set(['GET', 'HEAD', 'PUT', 'DELETE', 'OPTIONS', 'TRACE']);
-/** Request bodies up to this size are kept so an idempotent request can be replayed on another backend. */
-const REPLAY_LIMIT = 64 * 1024;
 /** node:http's own header limit sits above the filter's, so oversized headers reach the filter's 413. */
 const SERVER_MAX_HEADER_SIZE = 64 * 1024;
 
@@ -696,80 +695,4 @@ export class HttpProxyService {
     for (const rt of this.pools.values()) found = rt.pool.drain(key, on) || found;
     return found;
   }
-}
-
-/**
- * Streams a client's request body to the current upstream request with backpressure, keeping the
- * first REPLAY_LIMIT bytes so a retry can send them again to another backend.
- */
-class BodyFeed {
-  private chunks: Buffer[] = [];
-  private bytes = 0;
-  /** Body bytes received from the client so far. */
-  total = 0;
-  replayable = true;
-  private ended = false;
-  private target: ClientRequest | undefined;
-
-  constructor(private readonly req: IncomingMessage) {
-    req.on('data', (d: Buffer) => {
-      this.total += d.length;
-      if (this.replayable) {
-        this.bytes += d.length;
-        if (this.bytes > REPLAY_LIMIT) {
-          this.replayable = false;
-          this.chunks = [];
-        } else this.chunks.push(d);
-      }
-      const t = this.target;
-      if (!t) return;
-      if (!t.write(d)) {
-        req.pause();
-        t.once('drain', () => {
-          if (this.target === t) req.resume();
-        });
-      }
-    });
-    req.on('end', () => {
-      this.ended = true;
-      this.target?.end();
-    });
-    // The client went away (or sent a broken body) before the end: the backend gets no half request.
-    req.on('close', () => {
-      if (this.ended) return;
-      this.clientGone = true;
-      this.target?.destroy();
-    });
-  }
-
-  /** The client closed (or its body failed to parse) before the body's end. */
-  clientGone = false;
-
-  /** Sends what was kept, then the rest as it comes. */
-  attach(t: ClientRequest): void {
-    this.target = t;
-    for (const c of this.chunks) t.write(c);
-    if (this.ended) t.end();
-    else this.req.resume();
-  }
-
-  /** No backend will get this body: read and drop the rest. */
-  abandon(): void {
-    this.target = undefined;
-    this.chunks = [];
-    this.replayable = false;
-    this.req.resume();
-  }
-}
-
-function parseContentLength(v: string | undefined): number | undefined {
-  if (v === undefined || !/^\d{1,15}$/.test(v.trim())) return undefined;
-  return Number(v.trim());
-}
-
-/** [[name, value], …] → [name, value, name, value, …] (node:http's raw header form). */
-function flatten(list: [string, string][]): string[] {
-  const out: string[] = [];
-  for (const [n, v] of list) out.push(n, v);
-  return out;
 }
