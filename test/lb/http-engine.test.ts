@@ -1,7 +1,8 @@
 // The mode http engine between two in-memory tunstack stacks (no TUN, no root): stack A plays the
 // clients and node:http backends (198.18.0.1:808x), stack B runs the balancer (VIP 198.18.0.2:80).
 // Keep-alive reuse and its counters, the per-backend connection bound, backpressure from a slow
-// client to the backend, a client leaving mid-body, and a backend dying mid-response.
+// client to the backend, a client leaving mid-body, a backend dying mid-response, and a reload that
+// removes a backend while it still answers a request.
 
 import { createServer, request, type IncomingMessage, type Server } from 'node:http';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -185,5 +186,21 @@ describe('mode http engine between two stacks', () => {
     expect(outcome.complete).toBe(false); // … so the only way to say it failed is to end the connection
     expect(outcome.got).toBe(10_000);
     expect((svc.snapshot() as Snap).http.backendAborts).toBe(1);
+  });
+
+  it('reloads_pools_without_cutting_a_request_in_flight_on_a_removed_backend', async () => {
+    const { a, lb: balancer } = setup({ web: { backends: ['198.18.0.1:8081'] } });
+    const one = backend(a, 8081, (req, res) => (req.url === '/slow' ? setTimeout(() => res.end('slow-done'), 100) : res.end('one')));
+    backend(a, 8082, (_req, res) => res.end('two'));
+    expect(await fetchText(a, '/x')).toEqual({ status: 200, body: 'one' });
+    const slow = fetchText(a, '/slow');
+    for (let i = 0; i < 200 && one.requests < 2; i++) await new Promise((r) => setTimeout(r, 5));
+    expect(one.requests).toBe(2);
+    balancer.reload(validateConfig({ services: [{ name: 'web', mode: 'http', vip: '198.18.0.2:80', pools: { web: { backends: ['198.18.0.1:8082'], maxPerBackend: 4 } } }] }, 'test'));
+    expect(await fetchText(a, '/x')).toEqual({ status: 200, body: 'two' });
+    expect(await slow).toEqual({ status: 200, body: 'slow-done' });
+    // The retired backend's connection closes once its request is done.
+    for (let i = 0; i < 200 && one.open > 0; i++) await new Promise((r) => setTimeout(r, 5));
+    expect(one.open).toBe(0);
   });
 });

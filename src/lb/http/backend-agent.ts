@@ -28,6 +28,8 @@ export class BackendAgent extends Agent {
   opened = 0;
   /** Requests handed to a connection that had served one before. */
   reused = 0;
+  /** The pool's TLS settings this agent was made for (to tell a change on reload). */
+  tlsKey = 'null';
 
   constructor(
     private readonly stack: Stack,
@@ -61,6 +63,12 @@ export class BackendAgent extends Agent {
     // As net.createConnection does with the agent's `timeout`: 'timeout' after idleMs without traffic.
     (sock as TimeoutSocket).setTimeout(this.opts.idleMs);
     return sock;
+  }
+
+  /** No new requests will come (a reload replaced or removed it): idle connections close now, busy ones when their request ends. */
+  retire(): void {
+    this.maxFreeSockets = 0;
+    for (const list of Object.values(this.freeSockets)) for (const s of list ?? []) s.destroy();
   }
 
   override reuseSocket(socket: Duplex, request: import('node:http').ClientRequest): void {

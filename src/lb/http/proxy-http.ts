@@ -152,7 +152,11 @@ export class HttpProxyService {
       this.syncAgents(rt);
       next.set(pc.name, rt);
     }
-    for (const gone of this.pools.values()) this.closePool(gone);
+    for (const gone of this.pools.values()) {
+      // A pool gone from the config: no checks, no new requests; those in flight finish.
+      gone.health.close();
+      for (const a of gone.agents.values()) a.retire();
+    }
     this.pools = next;
     this.router = new Router(cfg.routes, cfg.defaultPool);
     this.filter = new RequestFilter(cfg.filter.rules, { builtin: cfg.filter.builtin, maxHeaderBytes: cfg.filter.maxHeaderBytes });
@@ -167,19 +171,19 @@ export class HttpProxyService {
     for (const [b, a] of rt.agents) {
       if (!want.has(b)) {
         // A removed backend: its idle connections close; requests in flight finish on theirs.
-        a.destroy();
+        a.retire();
         rt.agents.delete(b);
       }
     }
     const t = this.cfg.timeouts;
     for (const b of rt.pool.backends) {
       const existing = rt.agents.get(b);
-      const tlsWanted = rt.cfg.tls !== undefined;
-      if (existing && (existing.opts.tls !== undefined) === tlsWanted && existing.opts.maxIdle === rt.cfg.maxIdlePerBackend && existing.opts.maxTotal === rt.cfg.maxPerBackend) continue;
-      existing?.destroy();
-      rt.agents.set(
-        b,
-        new BackendAgent(this.stack, {
+      const tlsKey = JSON.stringify(rt.cfg.tls ?? null);
+      const same = existing && existing.tlsKey === tlsKey && existing.opts.maxIdle === rt.cfg.maxIdlePerBackend && existing.opts.maxTotal === rt.cfg.maxPerBackend && existing.opts.idleMs === t.idle;
+      if (same) continue;
+      // Changed settings: a new agent for new requests; the old one's idle connections close, busy ones finish.
+      existing?.retire();
+      const agent = new BackendAgent(this.stack, {
           addr: formatIpv4Addr(b.addr),
           port: b.port,
           maxIdle: rt.cfg.maxIdlePerBackend,
@@ -187,8 +191,9 @@ export class HttpProxyService {
           idleMs: t.idle,
           tls: rt.cfg.tls ? this.backendTls(rt.cfg.tls) : undefined,
           onKeylog: this.env.onKeylog,
-        }),
-      );
+      });
+      agent.tlsKey = tlsKey;
+      rt.agents.set(b, agent);
     }
   }
 
@@ -217,7 +222,11 @@ export class HttpProxyService {
       }
     }
     for (const l of this.cfg.listeners) {
-      if (this.listeners.has(l.port)) continue;
+      const kept = this.listeners.get(l.port);
+      if (kept) {
+        this.applyTimeouts(kept.server);
+        continue;
+      }
       this.listeners.set(l.port, l.tls ? this.listenHttps(l.port, l.certs) : this.listenHttp(l.port));
     }
   }
@@ -265,14 +274,7 @@ export class HttpProxyService {
         } else res.destroy();
       }
     });
-    const t = this.cfg.timeouts;
-    // RFC 9112 §9.3: persistent connections; a client connection with no request in progress is
-    // closed after `idle` ms. While a request is in progress its connection may stay quiet while the
-    // backend works (up to the response timeout); past both, a silent client is dropped.
-    server.keepAliveTimeout = t.idle;
-    server.timeout = Math.max(t.idle, t.response + 1000);
-    server.headersTimeout = Math.max(t.idle, 1000) + 1000;
-    server.requestTimeout = 0; // bodies may stream for as long as they keep moving (the idle timeout)
+    this.applyTimeouts(server);
     // A malformed request (node:http's parser) gets a 400 and the connection closes; never a crash.
     server.on('clientError', (err: NodeJS.ErrnoException, socket: Duplex) => {
       if (socket.writable && !(socket as { _httpMessage?: unknown })._httpMessage) {
@@ -281,6 +283,18 @@ export class HttpProxyService {
       } else socket.destroy();
     });
     return server;
+  }
+
+  /** The service's timeouts on a listener's server (again on reload: they apply to new requests). */
+  private applyTimeouts(server: HttpServer): void {
+    const t = this.cfg.timeouts;
+    // RFC 9112 §9.3: persistent connections; a client connection with no request in progress is
+    // closed after `idle` ms. While a request is in progress its connection may stay quiet while the
+    // backend works (up to the response timeout); past both, a silent client is dropped.
+    server.keepAliveTimeout = t.idle;
+    server.timeout = Math.max(t.idle, t.response + 1000);
+    server.headersTimeout = Math.max(t.idle, 1000) + 1000;
+    server.requestTimeout = 0; // bodies may stream for as long as they keep moving (the idle timeout)
   }
 
   /** Stops accepting; requests in progress finish. */
