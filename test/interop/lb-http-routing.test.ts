@@ -145,6 +145,11 @@ describe.skipIf(!isRoot)('lb mode http: routing, sticky, forwarding headers, cac
     expect(tls.headers['x-forwarded-for']).toBe('198.18.0.1');
     expect(tls.headers['x-forwarded-proto']).toBe('https');
     expect(tls.headers.forwarded).toBe('for=198.18.0.1;proto=https;host=198.18.0.2;by="198.18.0.2:443"');
+    // A client's absolute-form target (as sent to a proxy): the backend gets origin-form and its authority as Host.
+    const abs = JSON.parse((await env.curl(['-sS', '--max-time', '10', '-x', 'http://198.18.0.2:80', '-H', 'Host: other.test', 'http://api.example.test/echo?q=1'])).stdout) as { id: string; url: string; headers: Record<string, string> };
+    expect(abs.id).toBe('api');
+    expect(abs.url).toBe('/echo?q=1');
+    expect(abs.headers.host).toBe('api.example.test');
     // Sticky cookies set over HTTPS are Secure.
     const sc = await env.curl(['-sS', '--max-time', '20', '--cacert', env.caPath, '-D', '-', '-o', '/dev/null', 'https://198.18.0.2/x']);
     expect(sc.stdout).toMatch(/^set-cookie: TSLB=[A-Za-z0-9_-]{22}; Path=\/; HttpOnly; Secure\r$/im);

@@ -20,10 +20,10 @@ import { type Backend, Pool } from '../pool.js';
 import { formatAccessLine, HttpCounters, type AccessEntry } from './access-log.js';
 import { BackendAgent } from './backend-agent.js';
 import { HttpCache } from './cache.js';
-import { RequestFilter } from './filter.js';
+import { RequestFilter, requestHeadBytes } from './filter.js';
 import { forwardRequestHeaders, forwardResponseHeaders } from './forwarding.js';
 import type { HttpPoolConfig, HttpPoolTls, HttpServiceConfig } from './http-config.js';
-import { requestView, Router, type RequestView } from './routes.js';
+import { originForm, requestView, Router, type RequestView } from './routes.js';
 import { StickyTable } from './sticky.js';
 import { BodyFeed, flatten, parseContentLength } from './proxy-body.js';
 
@@ -322,7 +322,8 @@ export class HttpProxyService {
     const clientPort = sock.remotePort ?? 0;
     const method = req.method ?? 'GET';
     const target = req.url ?? '/';
-    const view = requestView(method, target, req.headers);
+    // The scheme is the listener's: part of the cache key (an http answer is not served to https).
+    const view = requestView(method, target, req.headers, { scheme: proto });
     const entry: AccessEntry = {
       client: `${clientAddr}:${clientPort}`,
       proto,
@@ -363,8 +364,7 @@ export class HttpProxyService {
 
     // 1. The request filter, before anything reaches a backend.
     const contentLength = parseContentLength(req.headers['content-length']);
-    let headerBytes = 0;
-    for (let i = 0; i + 1 < req.rawHeaders.length; i += 2) headerBytes += req.rawHeaders[i]!.length + req.rawHeaders[i + 1]!.length + 4;
+    const headerBytes = requestHeadBytes(method, target, req.rawHeaders, req.httpVersion);
     const verdict = this.filter.check(view, { headerBytes, contentLength });
     if (verdict.action === 'deny') {
       this.counters.denied++;
@@ -386,6 +386,13 @@ export class HttpProxyService {
       return;
     }
     entry.route = routed.rule;
+    // RFC 9112 §3.2: the backend gets origin-form ("/path?query", "*" for OPTIONS), also for a client's
+    // absolute-form; an authority-form (CONNECT) target is not something a reverse proxy forwards.
+    const upstreamTarget = originForm(view);
+    if (upstreamTarget === undefined) {
+      this.reply(req, res, entry, method === 'CONNECT' ? 405 : 400, `${method === 'CONNECT' ? '405 Method Not Allowed: CONNECT is not forwarded' : '400 Bad Request: the request-target is not a path'}\n`, true);
+      return;
+    }
 
     // 3. The cache (GET and HEAD).
     const cache = this.cache;
@@ -441,14 +448,20 @@ export class HttpProxyService {
         vip: `${this.cfg.address}:${localPort}`,
         host: req.headers.host,
       });
-      if (req.headers.host === undefined) headers.push(['Host', backend.key]);
+      const absolute = !target.startsWith('/') && target !== '*';
+      if (absolute && view.host !== '') {
+        // RFC 9112 §3.2.2: with an absolute-form target, its authority replaces any received Host.
+        const authority = /^[a-zA-Z][a-zA-Z0-9+.-]*:\/\/(?:[^@/?#]*@)?([^/?#]*)/.exec(target)?.[1] ?? view.host;
+        for (let i = headers.length - 1; i >= 0; i--) if (headers[i]![0].toLowerCase() === 'host') headers.splice(i, 1);
+        headers.push(['Host', authority]);
+      } else if (req.headers.host === undefined) headers.push(['Host', backend.key]);
       const t = this.cfg.timeouts;
       let connected = false;
       let gotResponse = false;
       let failed = false;
       let ureq: ClientRequest;
       try {
-        ureq = httpRequest({ agent, host: formatIpv4Addr(backend.addr), port: backend.port, method, path: target, headers: flatten(headers), setHost: false });
+        ureq = httpRequest({ agent, host: formatIpv4Addr(backend.addr), port: backend.port, method, path: upstreamTarget, headers: flatten(headers), setHost: false });
       } catch (e) {
         // node:http parsed it but will not send it on (e.g. a character it refuses in the target).
         rt.pool.release(backend);
