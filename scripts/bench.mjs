@@ -6,6 +6,8 @@
 //   3. The native addon's raw read/write packet rates (scripts/bench-addon.mjs).
 //   4. Bulk TCP, tunstack (with and without TUN offloads) vs slirp4netns (scripts/bench-slirp.mjs); 5. memory per idle connection (scripts/bench-idle.mjs).
 //   7. L4 load balancing: `tunstack lb` nat and proxy vs direct, requests/s, p50/p99, bulk (scripts/bench-lb.mjs).
+//   8. L7 load balancing: `tunstack lb --mode http` (HTTP, HTTPS offload with both crypto providers) vs the
+//      L4 modes and direct, requests/s and p50/p99 over keep-alive connections (scripts/bench-l7.mjs).
 // Needs root. Everything runs in namespaces named tunstack-<pid>-…, removed afterwards; bounded in
 // count (100,000 echoes) and time (ping -w 60).
 
@@ -70,6 +72,11 @@ console.log('');
 // L4 load balancing: tunstack lb in nat and proxy mode vs direct to one backend (scripts/bench-lb.mjs).
 const lbBench = spawnSync(process.execPath, [join(root, 'scripts/bench-lb.mjs')], { stdio: 'inherit', timeout: 300_000 });
 if (lbBench.status !== 0) console.log('  (the load-balancing bench failed)');
+console.log('');
+
+// L7 load balancing: tunstack lb --mode http (and HTTPS offload) vs L4 nat/proxy vs direct (scripts/bench-l7.mjs).
+const l7Bench = spawnSync(process.execPath, [join(root, 'scripts/bench-l7.mjs')], { stdio: 'inherit', timeout: 300_000 });
+if (l7Bench.status !== 0) console.log('  (the L7 load-balancing bench failed)');
 console.log('');
 
 console.log('Native addon, raw packets (no stack above it):');

@@ -1,6 +1,7 @@
 // The running load balancer on a Stack: one pool per virtual service, the nat engine hooked in front
-// of the IP layer (nat mode) or a proxy listening on the VIP (proxy mode), health checkers, a JSON
-// stats/control endpoint on tunstack's address, and reload without dropping established flows.
+// of the IP layer (nat mode), a proxy listening on the VIP (proxy mode) or an HTTP reverse proxy with
+// named pools (http mode), health checkers, a JSON stats/control endpoint on tunstack's address, and
+// reload without dropping established flows.
 
 import { randomInt } from 'node:crypto';
 import { createServer as createHttpServer, type Server as HttpServer } from 'node:http';
@@ -12,12 +13,15 @@ import { HealthChecker } from './health.js';
 import { NatEngine } from './nat.js';
 import { endpointString, Pool } from './pool.js';
 import { ProxyService } from './proxy.js';
+import { HttpProxyService, type HttpProxyEnv } from './http/proxy-http.js';
 
 export interface LoadBalancerOptions {
   /** Backend state changes and reloads, one line each. */
   log?: (line: string) => void;
   /** Flow creation and expiry with the decision taken, one line each. */
   trace?: ((line: string) => void) | undefined;
+  /** Mode http: the access log, TLS certificates for the listeners, trusted roots for re-encrypted pools. */
+  http?: Omit<HttpProxyEnv, 'log'>;
 }
 
 interface ServiceRuntime {
@@ -29,6 +33,9 @@ interface ServiceRuntime {
 export class LoadBalancer {
   readonly nat: NatEngine;
   private services = new Map<string, ServiceRuntime>();
+  /** Mode http services, by name. */
+  private httpServices = new Map<string, HttpProxyService>();
+  private readonly httpEnv: HttpProxyEnv;
   private readonly log: (line: string) => void;
   private readonly trace: ((line: string) => void) | undefined;
   private natTimer: NodeJS.Timeout | undefined;
@@ -44,6 +51,7 @@ export class LoadBalancer {
   ) {
     this.log = opts.log ?? (() => {});
     this.trace = opts.trace;
+    this.httpEnv = { ...opts.http, log: this.log };
     const snat = parseIpv4Addr(stack.address)!;
     LoadBalancer.check(stack, config);
     this.nat = new NatEngine({
@@ -63,11 +71,11 @@ export class LoadBalancer {
     this.apply(config);
   }
 
-  /** What a config needs from this stack: a proxy VIP must be tunstack's own address. */
+  /** What a config needs from this stack: a proxy or http VIP must be tunstack's own address. */
   static check(stack: Stack, config: LbConfig): void {
     for (const s of config.services) {
-      if (s.mode === 'proxy' && s.vipAddr !== parseIpv4Addr(stack.address)) {
-        throw new ConfigError(`service ${s.name}: a proxy-mode VIP must be tunstack's address ${stack.address}, not ${s.vip}`);
+      if ((s.mode === 'proxy' || s.mode === 'http') && s.vipAddr !== parseIpv4Addr(stack.address)) {
+        throw new ConfigError(`service ${s.name}: a ${s.mode}-mode VIP must be tunstack's address ${stack.address}, not ${s.vip}`);
       }
     }
   }
@@ -83,7 +91,17 @@ export class LoadBalancer {
   private apply(config: LbConfig): void {
     this.nat.conntrack.reconfigure(config.conntrack);
     const next = new Map<string, ServiceRuntime>();
+    const httpWanted = new Set(config.services.filter((s) => s.mode === 'http').map((s) => s.name));
+    for (const [name, gone] of this.httpServices) {
+      if (httpWanted.has(name)) continue;
+      gone.stopListening();
+      this.httpServices.delete(name);
+      this.log(`service ${name} removed; requests in progress finish`);
+      // Backend connections and health checks end once the last requests are answered (bounded).
+      setTimeout(() => gone.close(), 30_000).unref();
+    }
     for (const svc of config.services) {
+      if (svc.mode === 'http') continue;
       const old = this.services.get(svc.vip);
       if (old) {
         this.services.delete(svc.vip);
@@ -111,6 +129,12 @@ export class LoadBalancer {
       this.log(`service ${gone.pool.name} removed; its ${gone.pool.backends.reduce((a, b) => a + b.active, 0)} flows in progress continue`);
     }
     this.services = next;
+    for (const svc of config.services) {
+      if (svc.mode !== 'http') continue;
+      const old = this.httpServices.get(svc.name);
+      if (old) old.reconfigure(svc);
+      else this.httpServices.set(svc.name, new HttpProxyService(this.stack, svc, this.httpEnv));
+    }
     this.nat.setServices([...next.values()].filter((s) => s.pool.config.mode === 'nat').map((s) => s.pool));
     if (this.stats?.port !== config.statsPort) {
       this.stopStats();
@@ -122,21 +146,28 @@ export class LoadBalancer {
   drain(key: string, on: boolean): boolean {
     let found = false;
     for (const s of this.services.values()) found = s.pool.drain(key, on) || found;
+    for (const h of this.httpServices.values()) found = h.drain(key, on) || found;
     return found;
   }
 
+  /** Every pool: one per L4 service, then the named pools of each http service. */
   pools(): Pool[] {
-    return [...this.services.values()].map((s) => s.pool);
+    return [...[...this.services.values()].map((s) => s.pool), ...[...this.httpServices.values()].flatMap((h) => h.poolList())];
+  }
+
+  /** The mode http services, by name. */
+  http(name: string): HttpProxyService | undefined {
+    return this.httpServices.get(name);
   }
 
   /** Everything counted, as one JSON-able object. */
   snapshot(): Record<string, unknown> {
     const ct = this.nat.conntrack;
     return {
-      services: [...this.services.values()].map((s) => ({
+      services: [...this.services.values()].map((s): Record<string, unknown> => ({
         ...s.pool.stats(),
         ...(s.proxy ? { proxy: { ...s.proxy.counters, active: s.proxy.activeFlows } } : {}),
-      })),
+      })).concat([...this.httpServices].map(([name, h]) => ({ service: name, mode: 'http', ...h.snapshot() }))),
       conntrack: { size: ct.size, max: ct.max, ...ct.counters },
       nat: this.nat.counters,
       reloads: this.reloads,
@@ -152,6 +183,7 @@ export class LoadBalancer {
       s.health.close();
       s.proxy?.close();
     }
+    for (const h of this.httpServices.values()) h.close();
     this.stopStats();
   }
 

@@ -5,8 +5,9 @@ import { formatIpv4Addr, parseIpv4Addr } from '../wire/addr.js';
 import { ALGO_NAMES, type AlgoName } from './algo/types.js';
 import { isPrime, MAGLEV_DEFAULT_TABLE_SIZE } from './algo/maglev.js';
 import { parseJsonWithLines, type Json } from './json-lines.js';
+import { validateHttpService, type HttpServiceConfig } from './http/http-config.js';
 
-export type LbMode = 'nat' | 'proxy';
+export type LbMode = 'nat' | 'proxy' | 'http';
 
 export interface HealthConfig {
   type: 'tcp' | 'http';
@@ -42,6 +43,12 @@ export interface ServiceConfig {
   tableSize: number;
   backends: BackendConfig[];
   health: HealthConfig | undefined;
+  /**
+   * Mode "http" only: the L7 service (listeners, pools, routes …; see http/http-config.ts). Then
+   * vip/vipPort name the first listener, and algo/backends/health summarise the pools (every pool's
+   * backends, the default pool's algorithm, no health): use `http.pools` to balance.
+   */
+  http?: HttpServiceConfig;
 }
 
 /** Connection-tracking limits and timeouts (ms) for nat mode. */
@@ -75,7 +82,8 @@ export class ConfigError extends Error {
 
 type Lines = Map<string, number> | undefined;
 
-class Checker {
+/** Validates config values, throwing a ConfigError that names the source, line and field path. */
+export class Checker {
   constructor(
     private readonly source: string,
     private readonly lines: Lines,
@@ -130,10 +138,92 @@ class Checker {
     if (!m || addr === undefined || port < 1 || port > 65535) this.fail(path, `must be "address:port" like "198.18.1.11:8080", not ${show(v)}`);
     return { addr, port, key: `${formatIpv4Addr(addr)}:${port}` };
   }
+
+  bool(path: string, v: Json | undefined, dflt: boolean): boolean {
+    if (v === undefined) return dflt;
+    if (typeof v !== 'boolean') this.fail(path, `must be true or false, not ${show(v)}`);
+    return v;
+  }
+
+  /** A non-empty string (optionally matching `pattern`, described by `what`). */
+  str(path: string, v: Json | undefined, dflt?: string, pattern?: RegExp, what = 'a non-empty string'): string {
+    if (v === undefined) {
+      if (dflt === undefined) this.fail(path, `is required (${what})`);
+      return dflt;
+    }
+    if (typeof v !== 'string' || v === '' || (pattern && !pattern.test(v))) this.fail(path, `must be ${what}, not ${show(v)}`);
+    return v;
+  }
+
+  /** A JavaScript regular expression's source; a bad one is named with the engine's complaint. */
+  regex(path: string, v: Json | undefined): string {
+    if (typeof v !== 'string') this.fail(path, `must be a regular expression as a string, not ${show(v)}`);
+    try {
+      new RegExp(v);
+    } catch (e) {
+      this.fail(path, `not a valid regular expression ${show(v)}: ${(e as Error).message.replace(/^Invalid regular expression: /, '')}`);
+    }
+    return v;
+  }
+
+  /** Backends: ["addr:port", "addr:port,weight", { "address": …, "weight": … }], no duplicates. */
+  backends(path: string, bl: Json | undefined, weightSuffix: boolean): BackendConfig[] {
+    if (!Array.isArray(bl) || bl.length === 0) this.fail(path, 'must be a non-empty array of backends');
+    const seen = new Set<string>();
+    return bl.map((b, j): BackendConfig => {
+      const bp = `${path}[${j}]`;
+      let bo: { [k: string]: Json };
+      if (typeof b === 'string' && weightSuffix && b.includes(',')) {
+        const [address, weight, extra] = b.split(',');
+        if (extra !== undefined || !/^\d+$/.test(weight!)) this.fail(bp, `must be "address:port" or "address:port,weight", not ${show(b)}`);
+        bo = { address: address!, weight: Number(weight) };
+        const ep = this.endpoint(bp, bo.address);
+        if (seen.has(ep.key)) this.fail(bp, `${ep.key} is listed twice`);
+        seen.add(ep.key);
+        return { ...ep, weight: this.int(bp, bo.weight, 1, 0, 1000) };
+      }
+      bo = typeof b === 'string' ? { address: b } : this.object(bp, b, ['address', 'weight']);
+      const ep = this.endpoint(`${bp}.address`, bo.address);
+      if (seen.has(ep.key)) this.fail(`${bp}.address`, `${ep.key} is listed twice`);
+      seen.add(ep.key);
+      return { ...ep, weight: this.int(`${bp}.weight`, bo.weight, 1, 0, 1000) };
+    });
+  }
+
+  /** A health check block (undefined or null: no active checks). */
+  health(hp: string, raw: Json | undefined): HealthConfig | undefined {
+    if (raw === undefined || raw === null) return undefined;
+    const h = this.object(hp, raw, ['type', 'path', 'expect', 'interval', 'timeout', 'rise', 'fall']);
+    const type = this.oneOf<'tcp' | 'http'>(`${hp}.type`, h.type, 'tcp', ['tcp', 'http']);
+    const path = h.path === undefined ? DEFAULT_HEALTH.path : typeof h.path === 'string' && h.path.startsWith('/') ? h.path : this.fail(`${hp}.path`, `must start with "/", not ${show(h.path)}`);
+    const interval = this.int(`${hp}.interval`, h.interval, DEFAULT_HEALTH.interval, 10, 3_600_000);
+    const timeout = this.int(`${hp}.timeout`, h.timeout, Math.min(DEFAULT_HEALTH.timeout, interval), 1, 3_600_000);
+    if (timeout > interval) this.fail(`${hp}.timeout`, `must not exceed the interval (${interval} ms), not ${timeout}`);
+    return {
+      type,
+      path,
+      expect: this.int(`${hp}.expect`, h.expect, DEFAULT_HEALTH.expect, 100, 599),
+      interval,
+      timeout,
+      rise: this.int(`${hp}.rise`, h.rise, DEFAULT_HEALTH.rise, 1, 100),
+      fall: this.int(`${hp}.fall`, h.fall, DEFAULT_HEALTH.fall, 1, 100),
+    };
+  }
+
+  /** An algorithm name and Maglev table size. */
+  algo(p: string, algoRaw: Json | undefined, tableRaw: Json | undefined): { algo: AlgoName; tableSize: number } {
+    const algo = this.oneOf<AlgoName>(`${p}.algo`, algoRaw, 'roundrobin', ALGO_NAMES);
+    const tableSize = this.int(`${p}.tableSize`, tableRaw, MAGLEV_DEFAULT_TABLE_SIZE, 7, 1_000_003);
+    if (!isPrime(tableSize)) this.fail(`${p}.tableSize`, `must be prime (Maglev §3.4), not ${tableSize}`);
+    return { algo, tableSize };
+  }
 }
 
-const join = (path: string, k: string) => (path === '' ? k : `${path}.${k}`);
-const show = (v: Json | undefined): string => (v === undefined ? 'nothing' : JSON.stringify(v));
+export const join = (path: string, k: string) => (path === '' ? k : `${path}.${k}`);
+export const show = (v: Json | undefined): string => (v === undefined ? 'nothing' : JSON.stringify(v));
+
+/** The fields of a mode "http" service (see http/http-config.ts). */
+const HTTP_SERVICE_FIELDS = ['name', 'vip', 'mode', 'listen', 'pools', 'routes', 'defaultPool', 'sticky', 'cache', 'filter', 'timeouts', 'retry', 'accessLog'] as const;
 
 /** Validates a parsed config value (from a file or from flags) into an LbConfig. */
 export function validateConfig(raw: Json, source = 'config', lines?: Lines): LbConfig {
@@ -145,45 +235,31 @@ export function validateConfig(raw: Json, source = 'config', lines?: Lines): LbC
   const vips = new Set<string>();
   servicesRaw.forEach((s, i) => {
     const p = `services[${i}]`;
+    const peek = s !== null && typeof s === 'object' && !Array.isArray(s) ? s.mode : undefined;
+    if (peek === 'http') {
+      for (const k of ['backends', 'algo', 'health', 'tableSize'] as const) {
+        if (k in (s as { [k: string]: Json })) c.fail(`${p}.${k}`, `a mode "http" service gives ${k} per pool: "pools": { "default": { "backends": ["198.18.1.11:8080"], "algo": "roundrobin" } }`);
+      }
+      const o = c.object(p, s, HTTP_SERVICE_FIELDS);
+      const name = o.name === undefined ? undefined : typeof o.name === 'string' && o.name !== '' ? o.name : c.fail(`${p}.name`, `must be a non-empty string, not ${show(o.name)}`);
+      const svc = validateHttpService(c, p, o, name);
+      svc.http!.listeners.forEach((l, k) => {
+        const key = `${svc.http!.address}:${l.port}`;
+        if (vips.has(key)) c.fail(o.listen === undefined ? `${p}.vip` : `${p}.listen[${k}].port`, `${key} is already used by another service`);
+        vips.add(key);
+      });
+      services.push(svc);
+      return;
+    }
     const o = c.object(p, s, ['name', 'vip', 'mode', 'algo', 'tableSize', 'backends', 'health']);
     const vip = c.endpoint(`${p}.vip`, o.vip);
     if (vips.has(vip.key)) c.fail(`${p}.vip`, `${vip.key} is already used by another service`);
     vips.add(vip.key);
     const name = o.name === undefined ? vip.key : typeof o.name === 'string' && o.name !== '' ? o.name : c.fail(`${p}.name`, `must be a non-empty string, not ${show(o.name)}`);
-    const mode = c.oneOf<LbMode>(`${p}.mode`, o.mode, 'nat', ['nat', 'proxy']);
-    const algo = c.oneOf<AlgoName>(`${p}.algo`, o.algo, 'roundrobin', ALGO_NAMES);
-    const tableSize = c.int(`${p}.tableSize`, o.tableSize, MAGLEV_DEFAULT_TABLE_SIZE, 7, 1_000_003);
-    if (!isPrime(tableSize)) c.fail(`${p}.tableSize`, `must be prime (Maglev §3.4), not ${tableSize}`);
-    const bl = o.backends;
-    if (!Array.isArray(bl) || bl.length === 0) c.fail(`${p}.backends`, 'must be a non-empty array of backends');
-    const seen = new Set<string>();
-    const backends = bl.map((b, j): BackendConfig => {
-      const bp = `${p}.backends[${j}]`;
-      const bo = typeof b === 'string' ? { address: b } : c.object(bp, b, ['address', 'weight']);
-      const ep = c.endpoint(`${bp}.address`, bo.address);
-      if (seen.has(ep.key)) c.fail(`${bp}.address`, `${ep.key} is listed twice`);
-      seen.add(ep.key);
-      return { ...ep, weight: c.int(`${bp}.weight`, bo.weight, 1, 0, 1000) };
-    });
-    let health: HealthConfig | undefined;
-    if (o.health !== undefined && o.health !== null) {
-      const hp = `${p}.health`;
-      const h = c.object(hp, o.health, ['type', 'path', 'expect', 'interval', 'timeout', 'rise', 'fall']);
-      const type = c.oneOf<'tcp' | 'http'>(`${hp}.type`, h.type, 'tcp', ['tcp', 'http']);
-      const path = h.path === undefined ? DEFAULT_HEALTH.path : typeof h.path === 'string' && h.path.startsWith('/') ? h.path : c.fail(`${hp}.path`, `must start with "/", not ${show(h.path)}`);
-      const interval = c.int(`${hp}.interval`, h.interval, DEFAULT_HEALTH.interval, 10, 3_600_000);
-      const timeout = c.int(`${hp}.timeout`, h.timeout, Math.min(DEFAULT_HEALTH.timeout, interval), 1, 3_600_000);
-      if (timeout > interval) c.fail(`${hp}.timeout`, `must not exceed the interval (${interval} ms), not ${timeout}`);
-      health = {
-        type,
-        path,
-        expect: c.int(`${hp}.expect`, h.expect, DEFAULT_HEALTH.expect, 100, 599),
-        interval,
-        timeout,
-        rise: c.int(`${hp}.rise`, h.rise, DEFAULT_HEALTH.rise, 1, 100),
-        fall: c.int(`${hp}.fall`, h.fall, DEFAULT_HEALTH.fall, 1, 100),
-      };
-    }
+    const mode = c.oneOf<LbMode>(`${p}.mode`, o.mode, 'nat', ['nat', 'proxy', 'http']);
+    const { algo, tableSize } = c.algo(p, o.algo, o.tableSize);
+    const backends = c.backends(`${p}.backends`, o.backends, false);
+    const health = c.health(`${p}.health`, o.health);
     services.push({ name, vip: vip.key, vipAddr: vip.addr, vipPort: vip.port, mode, algo, tableSize, backends, health });
   });
   const ct = top.conntrack === undefined ? {} : c.object('conntrack', top.conntrack, ['max', 'timeouts', 'ports']);
@@ -207,9 +283,16 @@ export function validateConfig(raw: Json, source = 'config', lines?: Lines): LbC
   const st = top.stats === undefined ? {} : c.object('stats', top.stats, ['port']);
   const statsPort = c.int('stats.port', st.port, 0, 0, 65535);
   for (const s of services) {
-    if (statsPort !== 0 && s.vipPort === statsPort) c.fail('stats.port', `${statsPort} is also a service port (${s.vip})`);
+    const own = s.http ? s.http.listeners.map((l) => l.port) : [s.vipPort];
+    if (statsPort !== 0 && own.includes(statsPort)) c.fail('stats.port', `${statsPort} is also a service port (${s.http ? `${s.http.address}:${statsPort}` : s.vip})`);
     if (s.mode === 'nat' && s.vipPort >= ports[0] && s.vipPort <= ports[1]) {
       c.fail(`services[${services.indexOf(s)}].vip`, `port ${s.vipPort} lies in the SNAT port range ${ports[0]}-${ports[1]}`);
+    }
+    // An L7 listener on tunstack's address shares its ports with nat's SNAT source ports.
+    if (s.http && services.some((x) => x.mode === 'nat')) {
+      s.http.listeners.forEach((l, k) => {
+        if (l.port >= ports[0] && l.port <= ports[1]) c.fail(`services[${services.indexOf(s)}].listen[${k}].port`, `port ${l.port} lies in the SNAT port range ${ports[0]}-${ports[1]} used by the nat services`);
+      });
     }
   }
   return { services, conntrack, statsPort };
@@ -237,7 +320,8 @@ export interface LbFlags {
 
 /**
  * The shorthand flags as a config value: --vip A:P --mode M --algo X --backend A:P[,weight] …
- * --health tcp | http[:/path[:status]]. Validated by validateConfig like a file.
+ * --health tcp | http[:/path[:status]]. Validated by validateConfig like a file. With --mode http
+ * the backends make one pool "default" (routes, TLS listeners … need a config file).
  */
 export function configFromFlags(f: LbFlags): LbConfig {
   const num = (name: string, v: string | undefined): Json | undefined => {
@@ -269,7 +353,10 @@ export function configFromFlags(f: LbFlags): LbConfig {
     }
     service.health = h;
   }
-  const raw: { [k: string]: Json } = { services: [service] };
+  // --mode http: the backends form one pool, "default", that takes every request.
+  const svc: { [k: string]: Json } =
+    f.mode === 'http' ? { vip: f.vip, mode: 'http', pools: { default: Object.fromEntries(Object.entries(service).filter(([k]) => k !== 'vip' && k !== 'mode')) } } : service;
+  const raw: { [k: string]: Json } = { services: [svc] };
   const sp = num('stats-port', f.statsPort);
   if (sp !== undefined) raw.stats = { port: sp };
   return validateConfig(raw, 'flags');

@@ -99,3 +99,35 @@ describe('flags', () => {
     expect(() => configFromFlags({ vip: '198.18.0.2:80', backend: ['x'] })).toThrow(/backends\[0\]\.address/);
   });
 });
+
+describe('shorthand flags, mode http', () => {
+  it('puts_the_backends_into_one_default_pool', () => {
+    const c = configFromFlags({ vip: '198.18.0.2:8080', mode: 'http', algo: 'leastconn', backend: ['198.18.1.11:80', '198.18.1.12:80,2'], health: 'http:/h' });
+    const s = c.services[0]!;
+    expect(s).toMatchObject({ mode: 'http', vip: '198.18.0.2:8080', vipPort: 8080 });
+    expect(s.http!.listeners).toEqual([{ port: 8080, tls: false, certs: [] }]);
+    expect(s.http!.defaultPool).toBe('default');
+    const p = s.http!.pools[0]!;
+    expect(p).toMatchObject({ name: 'default', algo: 'leastconn' });
+    expect(p.backends.map((b) => [b.key, b.weight])).toEqual([['198.18.1.11:80', 1], ['198.18.1.12:80', 2]]);
+    expect(p.health).toMatchObject({ type: 'http', path: '/h' });
+  });
+
+  it('keeps_nat_flags_unchanged', () => {
+    const c = configFromFlags({ vip: '198.18.0.2:80', backend: ['198.18.1.11:80'] });
+    expect(c.services[0]).toMatchObject({ mode: 'nat', backends: [{ key: '198.18.1.11:80', weight: 1 }] });
+    expect(c.services[0]!.http).toBeUndefined();
+  });
+});
+
+describe('ports that collide', () => {
+  it('rejects_a_nat_vip_port_inside_the_snat_range', () => {
+    expect(() => parseConfigText('{"services":[{"vip":"198.18.0.2:30000","backends":["198.18.1.11:80"]}]}', 'x')).toThrow(/services\[0\]\.vip: port 30000 lies in the SNAT port range 20000-48999/);
+  });
+
+  it('rejects_an_http_listener_inside_the_snat_range_when_nat_is_in_use', () => {
+    const http = '{"mode":"http","vip":"198.18.0.2","listen":[{"port":8080},{"port":30000}],"pools":{"p":{"backends":["198.18.1.11:80"]}}}';
+    expect(() => parseConfigText(`{"services":[${http},{"vip":"198.18.0.2:80","backends":["198.18.1.12:80"]}]}`, 'x')).toThrow(/services\[0\]\.listen\[1\]\.port: port 30000 lies in the SNAT port range/);
+    expect(parseConfigText(`{"services":[${http}]}`, 'x').services[0]!.http!.listeners).toHaveLength(2);
+  });
+});
