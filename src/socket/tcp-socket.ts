@@ -96,7 +96,11 @@ export class TcpSocket extends Duplex {
   /** node:net's idle timeout: 'timeout' after `ms` without activity (0 disables). */
   setTimeout(ms: number, callback?: () => void): this {
     this.idleMs = ms;
-    if (callback) this.once('timeout', callback);
+    // As node:net: the callback is a one-time 'timeout' listener, and a 0 timeout removes it.
+    if (callback) {
+      if (ms === 0) this.removeListener('timeout', callback);
+      else this.once('timeout', callback);
+    }
     this.touchIdle();
     return this;
   }

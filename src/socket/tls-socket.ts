@@ -170,7 +170,11 @@ export class TlsSocket extends Duplex {
   /** node:net's idle timeout, measured on the transport: 'timeout' after `ms` without activity. */
   setTimeout(ms: number, callback?: () => void): this {
     this.transport.setTimeout?.(ms);
-    if (callback) this.once('timeout', callback);
+    // As node:net: the callback is a one-time 'timeout' listener, and a 0 timeout removes it.
+    if (callback) {
+      if (ms === 0) this.removeListener('timeout', callback);
+      else this.once('timeout', callback);
+    }
     return this;
   }
 

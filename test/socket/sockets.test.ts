@@ -121,6 +121,19 @@ describe('TcpSocket and TcpServer', () => {
     c.destroy();
   });
 
+  it('set_timeout_zero_removes_the_callback_as_node_net_does', async () => {
+    pair = stackPair();
+    pair.b.createServer(() => {}).listen(84);
+    const c = pair.a.connect({ host: '198.18.0.2', port: 84 });
+    await once(c, 'connect');
+    const cb = () => {};
+    c.setTimeout(1000, cb);
+    expect(c.listenerCount('timeout')).toBe(1);
+    c.setTimeout(0, cb); // what node:http's agent does when a keep-alive socket goes back to its pool
+    expect(c.listenerCount('timeout')).toBe(0);
+    c.destroy();
+  });
+
   it('runs_node_http_server_and_client_unmodified', async () => {
     pair = stackPair();
     const http = createHttpServer((req, res) => {

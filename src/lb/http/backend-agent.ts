@@ -59,7 +59,6 @@ export class BackendAgent extends Agent {
     // tunstack sockets allow half-open connections: a backend that closes an idle pooled connection
     // (FIN) would leave it half-closed in the pool. Close our side too, once node:http has seen the end.
     sock.once('end', () => setImmediate(() => sock.destroy()));
-    netTimeoutSemantics(sock as TimeoutSocket);
     // As net.createConnection does with the agent's `timeout`: 'timeout' after idleMs without traffic.
     (sock as TimeoutSocket).setTimeout(this.opts.idleMs);
     return sock;
@@ -79,18 +78,3 @@ export class BackendAgent extends Agent {
 
 type TimeoutSocket = Duplex & { setTimeout(ms: number, cb?: () => void): unknown };
 
-/**
- * node:net's setTimeout(0, cb) removes `cb` as a 'timeout' listener, and node:http relies on it when a
- * keep-alive connection goes back to the pool; tunstack's TcpSocket/TlsSocket.setTimeout add `cb`
- * again instead, so every reuse would leave one more listener behind. An adapter on this socket only.
- */
-function netTimeoutSemantics(sock: TimeoutSocket): void {
-  const setTimeout = sock.setTimeout.bind(sock);
-  sock.setTimeout = (ms: number, cb?: () => void) => {
-    if (ms === 0 && cb) {
-      sock.removeListener('timeout', cb);
-      return setTimeout(0);
-    }
-    return setTimeout(ms, cb);
-  };
-}
