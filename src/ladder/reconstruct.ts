@@ -30,6 +30,8 @@ interface SideState {
   /** One past the highest sequence number this side has sent (SEG.SEQ + SEG.LEN, RFC 9293 §3.4). */
   next: number | undefined;
   fin: boolean;
+  /** RFC 7323 §2.2: the shift announced in this side's SYN, if any. */
+  windowScale: number | undefined;
   stream: StreamReassembler;
   /** HTTP/1.x messages when the stream is not TLS. */
   http: HttpTracker;
@@ -59,7 +61,7 @@ interface ConnState {
 const DUPLICATE_WINDOW_NS = 50_000n;
 
 function sideState(addr: number, port: number): SideState {
-  return { addr, port, base: undefined, isn: undefined, next: undefined, fin: false, stream: new StreamReassembler(), http: new HttpTracker(), lastIp: undefined, lastNs: undefined };
+  return { addr, port, base: undefined, isn: undefined, next: undefined, fin: false, windowScale: undefined, stream: new StreamReassembler(), http: new HttpTracker(), lastIp: undefined, lastNs: undefined };
 }
 
 function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
@@ -194,6 +196,8 @@ export function buildLadder(file: CaptureFile, opts: LadderOptions = {}): Ladder
     if (syn && me.isn === undefined) {
       me.isn = tcp.seq;
       me.base = tcp.seq;
+      // RFC 7323 §2.3: the shift is capped at 14.
+      if (tcp.options.windowScale !== undefined) me.windowScale = Math.min(tcp.options.windowScale, 14);
     }
     if (me.base === undefined) me.base = seqn.add(tcp.seq, -1);
     const segLen = len + (syn ? 1 : 0) + (fin ? 1 : 0);
@@ -259,6 +263,9 @@ export function buildLadder(file: CaptureFile, opts: LadderOptions = {}): Ladder
       const peer = cs.sides[ev.from === 'A' ? 'B' : 'A'];
       ev.seq = me.base === undefined ? rawSeq : seqn.sub(rawSeq, me.base) >>> 0;
       if ((ev.flags & TCP_ACK) !== 0) ev.ack = peer.base === undefined ? rawAck : seqn.sub(rawAck, peer.base) >>> 0;
+      // RFC 7323 §2.2: scaling is in effect only when both SYNs carried the option, and "the Window field in
+      // a segment where the SYN bit is set ... MUST NOT be scaled". Shown scaled, as Wireshark shows it.
+      if ((ev.flags & TCP_SYN) === 0 && me.windowScale !== undefined && peer.windowScale !== undefined) ev.window *= 2 ** me.windowScale;
       c.segments.push(ev);
     }
     c.summary.handshake = cs.synFromA && cs.synAckFromB && cs.ackOfSynAck ? 'complete' : cs.synFromA || cs.synAckFromB ? 'partial' : 'not captured';

@@ -1,0 +1,170 @@
+// Connection reconstruction: the 3-way handshake in order with A and B right, relative seq/ack as
+// Wireshark numbers them, retransmissions, FIN and RST endings, captures that start mid-connection,
+// a reused 4-tuple, out-of-order segments, packets captured twice, and HTTP/1 message framing.
+
+import { describe, expect, it } from 'vitest';
+import { readCaptureFile } from '../../src/ladder/capture.js';
+import type { Ladder, SegmentEvent } from '../../src/ladder/model.js';
+import { buildLadder } from '../../src/ladder/reconstruct.js';
+import { flagText } from '../../src/ladder/text.js';
+import { Conversation, pcapng, type Packet, TCP_ACK, TCP_PSH, TCP_RST, TCP_SYN, text } from './build.js';
+
+function ladderOf(packets: readonly Packet[]): Ladder {
+  const r = readCaptureFile(pcapng(packets));
+  if (!r.ok) throw new Error(r.error);
+  return buildLadder(r.value);
+}
+
+/** "A→B SYN 0/-/0" — direction, flags, relative seq/ack/len. */
+function line(s: SegmentEvent): string {
+  return `${s.from === 'A' ? 'A→B' : 'B→A'} ${flagText(s.flags)} ${s.seq}/${s.ack ?? '-'}/${s.len}${s.retransmission ? ' retransmission' : ''}`;
+}
+
+describe('connection reconstruction', () => {
+  it('orders_the_three_way_handshake_data_and_fin_exchange_with_relative_numbers', () => {
+    const conv = new Conversation()
+      .handshake()
+      .send('A', TCP_PSH | TCP_ACK, new Uint8Array(100))
+      .send('B', TCP_ACK)
+      .send('B', TCP_PSH | TCP_ACK, new Uint8Array(300))
+      .send('A', TCP_ACK)
+      .close();
+    const [c, ...rest] = ladderOf(conv.packets).connections;
+    expect(rest).toEqual([]);
+    expect(c!.a).toEqual({ addr: '198.18.0.1', port: 43210 });
+    expect(c!.b).toEqual({ addr: '198.18.0.2', port: 443 });
+    expect(c!.initiatorKnown).toBe(true);
+    expect(c!.segments.map(line)).toEqual([
+      'A→B SYN 0/-/0',
+      'B→A SYN, ACK 0/1/0',
+      'A→B ACK 1/1/0',
+      'A→B PSH, ACK 1/1/100',
+      'B→A ACK 1/101/0',
+      'B→A PSH, ACK 1/101/300',
+      'A→B ACK 101/301/0',
+      'A→B FIN, ACK 101/301/0',
+      'B→A FIN, ACK 301/102/0',
+      'A→B ACK 102/302/0',
+    ]);
+    expect(c!.summary).toEqual({ packets: 10, bytesAtoB: 100, bytesBtoA: 300, retransmissions: 0, resets: 0, handshake: 'complete', ending: 'fin', missingBytes: 0 });
+    expect(c!.segments[0]!.options).toBe('MSS=1460 WS=7 SACK_PERM');
+    expect(c!.segments.map((s) => s.relMs)).toEqual(c!.segments.map((_, i) => (i * 100_000) / 1e6));
+  });
+
+  it('shows_windows_scaled_once_both_syns_carried_window_scale', () => {
+    const conv = new Conversation().handshake().send('A', TCP_ACK, undefined, { window: 500 });
+    const c = ladderOf(conv.packets).connections[0]!;
+    expect(c.segments.map((s) => s.window)).toEqual([65535, 65535, 65535 * 128, 500 * 128]);
+    const plain = new Conversation().handshake({ a: { mss: 1460 }, b: { mss: 1460, windowScale: 7 } }).send('A', TCP_ACK, undefined, { window: 500 });
+    expect(ladderOf(plain.packets).connections[0]!.segments.at(-1)!.window).toBe(500);
+  });
+
+  it('flags_a_retransmission_of_data_and_of_a_syn', () => {
+    const conv = new Conversation();
+    conv.send('A', TCP_SYN).wait(1_000_000).send('A', TCP_SYN, undefined, { seq: 1000 }).send('B', TCP_SYN | TCP_ACK).send('A', TCP_ACK);
+    const seq = conv.nextSeq('A');
+    conv.send('A', TCP_PSH | TCP_ACK, new Uint8Array(50)).wait(200_000).send('A', TCP_PSH | TCP_ACK, new Uint8Array(50), { seq }).send('B', TCP_ACK);
+    const c = ladderOf(conv.packets).connections[0]!;
+    expect(c.segments.map(line)).toEqual([
+      'A→B SYN 0/-/0',
+      'A→B SYN 0/-/0 retransmission',
+      'B→A SYN, ACK 0/1/0',
+      'A→B ACK 1/1/0',
+      'A→B PSH, ACK 1/1/50',
+      'A→B PSH, ACK 1/1/50 retransmission',
+      'B→A ACK 1/51/0',
+    ]);
+    expect(c.summary.retransmissions).toBe(2);
+    expect(c.summary.handshake).toBe('complete');
+  });
+
+  it('ends_a_connection_with_rst_and_counts_the_reset', () => {
+    const conv = new Conversation().handshake().send('B', TCP_RST | TCP_ACK);
+    const c = ladderOf(conv.packets).connections[0]!;
+    expect(c.segments.map(line).at(-1)).toBe('B→A RST, ACK 1/1/0');
+    expect(c.summary).toMatchObject({ resets: 1, ending: 'rst', handshake: 'complete' });
+  });
+
+  it('a_refused_syn_is_a_partial_handshake_ending_in_rst', () => {
+    const conv = new Conversation({ addr: '198.18.0.1', port: 50000, isn: 1 }, { addr: '198.18.0.2', port: 9, isn: 0 }).send('A', TCP_SYN).send('B', TCP_RST | TCP_ACK, undefined, { seq: 0 });
+    const c = ladderOf(conv.packets).connections[0]!;
+    expect(c.segments.map(line)).toEqual(['A→B SYN 0/-/0', 'B→A RST, ACK 1/1/0']);
+    expect(c.summary).toMatchObject({ handshake: 'partial', ending: 'rst' });
+  });
+
+  it('guesses_a_and_b_by_port_when_the_syn_was_not_captured', () => {
+    const conv = new Conversation({ addr: '198.18.0.1', port: 51000, isn: 77 }, { addr: '198.18.0.2', port: 80, isn: 99 })
+      .handshake()
+      .send('B', TCP_PSH | TCP_ACK, text('HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nhi'))
+      .send('A', TCP_ACK);
+    const c = ladderOf(conv.packets.slice(3)).connections[0]!;
+    expect(c.initiatorKnown).toBe(false);
+    expect(c.a.port).toBe(51000);
+    expect(c.segments.map(line)).toEqual(['B→A PSH, ACK 1/1/40', 'A→B ACK 1/41/0']);
+    expect(c.summary.handshake).toBe('not captured');
+    expect(c.segments[0]!.notes).toEqual([{ kind: 'http', line: 'HTTP/1.1 200 OK', overTls: false }]);
+  });
+
+  it('starts_a_new_connection_when_a_syn_with_a_new_isn_reuses_the_4_tuple', () => {
+    const first = new Conversation().handshake().close();
+    const again = new Conversation({ ...first.a, isn: 424242 }, first.b, first.packets.at(-1)!.ts + 1_000_000n).handshake().send('A', TCP_RST);
+    const ladder = ladderOf([...first.packets, ...again.packets]);
+    expect(ladder.connections.map((c) => [c.id, c.summary.packets, c.summary.ending])).toEqual([
+      [1, 6, 'fin'],
+      [2, 4, 'rst'],
+    ]);
+  });
+
+  it('delivers_out_of_order_segments_when_the_hole_fills_and_ignores_retransmitted_bytes', () => {
+    const conv = new Conversation({ addr: '198.18.0.1', port: 40001, isn: 10 }, { addr: '198.18.0.2', port: 80, isn: 20 }).handshake();
+    const s = conv.nextSeq('A');
+    const req = text('GET /split HTTP/1.1\r\nHost: x\r\n\r\n');
+    conv.send('A', TCP_PSH | TCP_ACK, req.subarray(10), { seq: s + 10 });
+    conv.send('A', TCP_ACK, req.subarray(0, 10), { seq: s });
+    conv.send('A', TCP_PSH | TCP_ACK, req.subarray(0, 20), { seq: s });
+    const c = ladderOf(conv.packets).connections[0]!;
+    const notes = c.segments.map((x) => x.notes.map((n) => (n.kind === 'http' ? n.line : n.message)));
+    expect(notes).toEqual([[], [], [], [], ['GET /split HTTP/1.1'], []]);
+    expect(c.segments.map((x) => x.retransmission)).toEqual([false, false, false, false, true, true]);
+  });
+
+  it('skips_a_datagram_captured_twice_within_50_microseconds', () => {
+    const conv = new Conversation().handshake();
+    const dup = { ...conv.packets[1]!, ts: conv.packets[1]!.ts + 10_000n };
+    const ladder = ladderOf([conv.packets[0]!, conv.packets[1]!, dup, conv.packets[2]!]);
+    expect(ladder.skipped).toEqual({ 'captured twice': 1 });
+    expect(ladder.connections[0]!.summary.retransmissions).toBe(0);
+  });
+
+  it('follows_http_keep_alive_messages_by_content_length_and_chunked_framing', () => {
+    const conv = new Conversation({ addr: '198.18.0.1', port: 40002, isn: 1 }, { addr: '198.18.0.2', port: 80, isn: 2 }).handshake();
+    conv.send('A', TCP_PSH | TCP_ACK, text('POST /sink HTTP/1.1\r\nContent-Length: 20\r\n\r\nGET /fake HTTP/1.1\r\n'));
+    conv.send('B', TCP_PSH | TCP_ACK, text('HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n13\r\nGET /not HTTP/1.1\r\n\r\n'));
+    conv.send('B', TCP_PSH | TCP_ACK, text('0\r\n\r\n'));
+    conv.send('A', TCP_PSH | TCP_ACK, text('\r\nGET /second HTTP/1.1\r\nHost: x\r\n\r\n'));
+    conv.send('B', TCP_PSH | TCP_ACK, text('HTTP/1.1 304 Not Modified\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n'));
+    const c = ladderOf(conv.packets).connections[0]!;
+    const lines = c.segments.flatMap((x) => x.notes.map((n) => (n.kind === 'http' ? `${x.from} ${n.line}` : '')));
+    expect(lines).toEqual(['A POST /sink HTTP/1.1', 'B HTTP/1.1 200 OK', 'A GET /second HTTP/1.1', 'B HTTP/1.1 304 Not Modified', 'B HTTP/1.1 200 OK']);
+  });
+
+  it('reads_no_http_in_a_stream_that_does_not_start_with_it', () => {
+    const conv = new Conversation({ addr: '198.18.0.1', port: 40003, isn: 1 }, { addr: '198.18.0.2', port: 22, isn: 2 }).handshake();
+    conv.send('B', TCP_PSH | TCP_ACK, text('SSH-2.0-OpenSSH_9.2\r\n'));
+    conv.send('A', TCP_PSH | TCP_ACK, text('ssh\r\nGET / HTTP/1.1\r\n\r\n'));
+    const c = ladderOf(conv.packets).connections[0]!;
+    expect(c.segments.flatMap((x) => x.notes)).toEqual([]);
+    expect(c.tls).toBeUndefined();
+  });
+
+  it('leaves_non_tcp_and_fragments_out_and_counts_them', () => {
+    const conv = new Conversation().handshake();
+    const udp = Uint8Array.from(conv.packets[0]!.ip);
+    udp[9] = 17;
+    const frag = Uint8Array.from(conv.packets[0]!.ip);
+    frag[6] = 0x20; // MF
+    const ladder = ladderOf([{ ts: conv.packets[0]!.ts, ip: udp }, { ts: conv.packets[0]!.ts, ip: frag }, ...conv.packets]);
+    expect(ladder.skipped).toEqual({ 'not TCP': 1, 'IPv4 fragment': 1 });
+    expect(ladder.connections).toHaveLength(1);
+  });
+});
