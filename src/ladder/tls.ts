@@ -83,6 +83,8 @@ export class TlsConversation {
   private suite: CipherSuite | undefined;
   private hashLen: number | undefined;
   private tls13 = false;
+  /** A ServerHello without supported_versions = 0x0304 was seen: TLS 1.2 or older (RFC 8446 §4.1.3). */
+  private tls12 = false;
 
   constructor(
     private readonly keyLog: KeyLog,
@@ -123,7 +125,7 @@ export class TlsConversation {
         notes.push({ kind: 'tls', message: 'ChangeCipherSpec', detail: '', protection: 'plaintext' });
         return;
       case ContentType.alert: {
-        if (d.ccsSent && !this.tls13) {
+        if (d.ccsSent && this.tls12) {
           notes.push({ kind: 'tls', message: 'encrypted alert', detail: `${f.fragment.length} B`, protection: 'encrypted' });
           return;
         }
@@ -131,7 +133,7 @@ export class TlsConversation {
         return;
       }
       case ContentType.handshake: {
-        if (d.ccsSent && !this.tls13) {
+        if (d.ccsSent && this.tls12) {
           // RFC 5246 §7.1: after ChangeCipherSpec the handshake (Finished) is encrypted under the new keys.
           d.handshakeDone = true;
           notes.push({ kind: 'tls', message: 'encrypted handshake', detail: `${f.fragment.length} B (Finished)`, protection: 'encrypted' });
@@ -203,6 +205,11 @@ export class TlsConversation {
         notes.push({ kind: 'tls', message: HANDSHAKE_NAMES[m.msgType] ?? `handshake type ${m.msgType}`, detail: '', protection });
         // Still learn what the ladder needs from the raw bytes (a TLS 1.2 hello, an extension our codec refuses).
         if (m.msgType === HandshakeType.client_hello && m.body.length >= 34) this.clientHello(side, m.body.subarray(2, 34));
+        if (m.msgType === HandshakeType.server_hello && !this.tls13) {
+          // A ServerHello the TLS 1.3 codec refuses is an older version's (RFC 5246 §7.4.1.3 allows what 8446 forbids).
+          this.tls12 = true;
+          this.info.version = 'TLS 1.2 or older';
+        }
         continue;
       }
       const { message, detail } = parsed.value.type === 'client_hello' ? clientHelloNote(parsed.value) : describeHandshake(parsed.value);
@@ -226,9 +233,11 @@ export class TlsConversation {
         return;
       }
       case 'server_hello': {
+        // RFC 8446 §4.1.4: a HelloRetryRequest is TLS 1.3 only; the real ServerHello follows.
         if (msg.isHelloRetryRequest) return;
         const sv = findExtension(msg.extensions, 'supported_versions_server');
         this.tls13 = sv?.version === TLS13;
+        this.tls12 = !this.tls13;
         this.info.version = this.tls13 ? 'TLS 1.3' : msg.legacyVersion === 0x0303 ? 'TLS 1.2' : `TLS 0x${msg.legacyVersion.toString(16)}`;
         this.info.suite = nameOf(CipherSuite, msg.cipherSuite);
         if (!this.tls13) return;

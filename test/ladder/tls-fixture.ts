@@ -22,14 +22,19 @@ export function https(): { p: Pair; keyLog: string } {
   p.pump();
   p.client.conn.close();
   p.pump();
+  return { p, keyLog: keyLogOf(p) };
+}
+
+/** The NSS key log lines of every secret either side announced, once each. */
+export function keyLogOf(p: Pair): string {
   const lines = new Set<string>();
   for (const side of [p.client, p.server]) for (const e of eventsOf(side, 'secret')) lines.add(keyLogLine(e.label, e.clientRandom, e.secret));
-  return { p, keyLog: [...lines].join('') };
+  return [...lines].join('');
 }
 
 /** The wire bytes as TCP segments of at most `mss` bytes, consecutive writes of one side coalesced (so records share and span segments). */
-export function tlsPackets(p: Pair, mss: number): Packet[] {
-  const conv = new Conversation().handshake();
+export function tlsPackets(p: Pair, mss: number, conv: Conversation = new Conversation()): Packet[] {
+  conv.handshake();
   let i = 0;
   while (i < p.wire.length) {
     const from = p.wire[i]!.from;

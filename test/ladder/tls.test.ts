@@ -7,9 +7,16 @@ import { describe, expect, it } from 'vitest';
 import { readCaptureFile } from '../../src/ladder/capture.js';
 import type { Connection } from '../../src/ladder/model.js';
 import { buildLadder } from '../../src/ladder/reconstruct.js';
+import { renderSvg } from '../../src/ladder/svg.js';
+import { ContentType, NamedGroup } from '../../src/tls/constants.js';
 import { nobleProvider } from '../../src/tls/crypto/noble.js';
+import { serializeHandshake } from '../../src/tls/messages/index.js';
+import { changeCipherSpecRecord, plaintextRecord } from '../../src/tls/record.js';
+import { mulberry32 } from '../helpers/prng.js';
+import { eventsOf, NOW0, pair } from '../tls/engine-pair.js';
 import { Conversation, pcapng, TCP_ACK, TCP_PSH, text } from './build.js';
-import { capture, https } from './tls-fixture.js';
+import { capture, https, keyLogOf, tlsPackets } from './tls-fixture.js';
+import { parseXml } from './xml.js';
 
 function connectionOf(bytes: Uint8Array): Connection {
   const r = readCaptureFile(bytes);
@@ -102,3 +109,81 @@ describe('TLS 1.3 in the ladder', () => {
     expect(messages(c)).toEqual(['A ClientHello', 'A not TLS']);
   });
 });
+
+describe('TLS handshakes of other shapes', () => {
+  it('follows_a_hello_retry_request_and_a_resumed_session_in_one_capture', () => {
+    // First connection: the server insists on P-384, so the client's x25519 share draws a HelloRetryRequest.
+    const first = pair({ requireGroup: NamedGroup.secp384r1 }, { groups: [NamedGroup.x25519, NamedGroup.secp384r1] });
+    first.pump();
+    first.client.conn.write(text('GET /one HTTP/1.1\r\n\r\n'));
+    first.pump();
+    const ticket = eventsOf(first.client, 'ticket')[0]!.ticket;
+    // Second connection: resumption with the ticket (RFC 8446 §2.2): no Certificate, no CertificateVerify.
+    const second = pair({}, { resume: ticket });
+    second.pump(NOW0 + 5000);
+    second.client.conn.write(text('GET /two HTTP/1.1\r\n\r\n'));
+    second.pump(NOW0 + 5000);
+    const a = tlsPackets(first, 1460, new Conversation({ addr: '198.18.0.1', port: 40001, isn: 1 }, { addr: '198.18.0.2', port: 443, isn: 2 }));
+    const b = tlsPackets(second, 1460, new Conversation({ addr: '198.18.0.1', port: 40002, isn: 3 }, { addr: '198.18.0.2', port: 443, isn: 4 }, a.at(-1)!.ts + 1000n));
+    const r = readCaptureFile(pcapng([...a, ...b], keyLogOf(first) + keyLogOf(second)));
+    if (!r.ok) throw new Error(r.error);
+    const [c1, c2] = buildLadder(r.value, { crypto: nobleProvider }).connections;
+    expect(messages(c1!).slice(0, 4)).toEqual(['A ClientHello', 'B HelloRetryRequest', 'B ChangeCipherSpec', 'A ChangeCipherSpec']);
+    expect(messages(c1!)).toContain('A http GET /one HTTP/1.1');
+    expect(c1!.tls).toMatchObject({ suite: 'TLS_AES_128_GCM_SHA256', opaqueRecords: 0 });
+    const m2 = messages(c2!);
+    expect(m2).toContain('A http GET /two HTTP/1.1');
+    expect(m2).not.toContain('B Certificate');
+    expect(c2!.segments.flatMap((s) => s.notes).find((n) => n.kind === 'tls' && n.message === 'ClientHello')).toMatchObject({ detail: expect.stringContaining('psk') });
+    expect(c2!.tls).toMatchObject({ keysFound: true, opaqueRecords: 0 });
+  });
+
+  it('names_a_tls_1_2_handshake_and_leaves_its_encrypted_records_opaque', () => {
+    // A TLS 1.2 ServerHello: no supported_versions extension (RFC 8446 §4.1.3 / RFC 5246 §7.4.1.3).
+    const sh = serializeHandshake({ type: 'server_hello', legacyVersion: 0x0303, random: new Uint8Array(32).fill(1), legacySessionIdEcho: new Uint8Array(0), cipherSuite: 0xc02f, legacyCompressionMethod: 0, extensions: [], isHelloRetryRequest: false });
+    const hello12 = Buffer.concat([sh, Uint8Array.of(14, 0, 0, 0)]); // + ServerHelloDone
+    const { p } = https();
+    const conv = new Conversation().handshake();
+    conv.send('A', TCP_PSH | TCP_ACK, p.wire[0]!.bytes);
+    conv.send('B', TCP_PSH | TCP_ACK, plaintextRecord(ContentType.handshake, hello12));
+    conv.send('A', TCP_PSH | TCP_ACK, Buffer.concat([plaintextRecord(ContentType.handshake, Uint8Array.of(16, 0, 0, 2, 0, 0)), changeCipherSpecRecord(), plaintextRecord(ContentType.handshake, new Uint8Array(40))]));
+    conv.send('B', TCP_PSH | TCP_ACK, Buffer.concat([changeCipherSpecRecord(), plaintextRecord(ContentType.handshake, new Uint8Array(40)), plaintextRecord(ContentType.application_data, new Uint8Array(60))]));
+    const c = connectionOf(pcapng(conv.packets));
+    expect(messages(c)).toEqual([
+      'A ClientHello',
+      'B ServerHello',
+      'B ServerHelloDone',
+      'A ClientKeyExchange',
+      'A ChangeCipherSpec',
+      'A encrypted handshake',
+      'B ChangeCipherSpec',
+      'B encrypted handshake',
+      'B encrypted application data',
+    ]);
+    expect(c.tls).toMatchObject({ version: 'TLS 1.2', suite: '0xc02f' });
+  });
+});
+
+describe('untrusted TLS streams', () => {
+  it('never_throws_on_seeded_mutations_of_a_decryptable_capture_and_still_renders_valid_svg', () => {
+    const { p, keyLog } = https();
+    const packets = tlsPackets(p, 300);
+    const rnd = mulberry32(0x7157);
+    for (let i = 0; i < 150; i++) {
+      const mutated = packets.map((x, k) => (k > 2 && rnd.int(4) === 0 ? { ...x, ip: mutatePayload(x.ip, rnd) } : x));
+      const r = readCaptureFile(pcapng(mutated, keyLog));
+      if (!r.ok) throw new Error(r.error);
+      const l = buildLadder(r.value);
+      parseXml(renderSvg(l.connections));
+    }
+  });
+});
+
+/** Flips a few bytes after the IPv4 and TCP headers (the checksums are not verified by the ladder). */
+function mutatePayload(ip: Uint8Array, rnd: ReturnType<typeof mulberry32>): Uint8Array {
+  const out = ip.slice();
+  const start = 20 + ((out[32]! >>> 4) * 4);
+  if (out.length <= start) return out;
+  for (let n = 1 + rnd.int(3); n > 0; n--) out[start + rnd.int(out.length - start)] = rnd.int(256);
+  return out;
+}
