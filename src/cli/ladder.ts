@@ -7,12 +7,12 @@ import { readCaptureFile } from '../ladder/capture.js';
 import { renderHtml } from '../ladder/html.js';
 import type { Connection } from '../ladder/model.js';
 import { buildLadder } from '../ladder/reconstruct.js';
-import { renderSvg } from '../ladder/svg.js';
+import { DEFAULT_MAX_ARROWS, renderSvg } from '../ladder/svg.js';
 import { endpointText } from '../ladder/text.js';
 import { asUsage, intFlag } from './args.js';
 import { UsageError } from './errors.js';
 
-export const LADDER_HELP = `Usage: tunstack ladder FILE [-o OUT.html|OUT.svg|-] [--connection N]
+export const LADDER_HELP = `Usage: tunstack ladder FILE [-o OUT.html|OUT.svg|-] [--connection N] [--max-arrows N]
 
 Draws a ladder (sequence) diagram of each TCP connection in a capture: two lifelines, A (the side that
 sent the SYN) and B, and one arrow per segment in time order — SYN, SYN-ACK, ACK, data with relative
@@ -29,6 +29,7 @@ Options:
                       SVG with the diagrams stacked), or - (the HTML page on stdout).
                       Default: FILE with .pcapng/.pcap replaced by .html, next to the capture
   --connection N      draw only connection N (numbered in order of first packet, as the summary lists them)
+  --max-arrows N      draw at most N segments per connection (default 3000; the rest are counted)
   -h, --help          show this help
 
 Example:
@@ -75,6 +76,7 @@ export async function ladder(argv: string[]): Promise<number> {
       options: {
         output: { type: 'string', short: 'o' },
         connection: { type: 'string' },
+        'max-arrows': { type: 'string' },
         help: { type: 'boolean', short: 'h', default: false },
       },
     }),
@@ -91,6 +93,7 @@ export async function ladder(argv: string[]): Promise<number> {
   if (out === '-' || /\.html?$/i.test(out)) format = 'html';
   else if (/\.svg$/i.test(out)) format = 'svg';
   else throw new UsageError(`-o ${out}: the output must end in .html or .svg (or be - for HTML on stdout)`);
+  const maxArrows = intFlag('max-arrows', values['max-arrows'], DEFAULT_MAX_ARROWS, 1, 10_000_000);
   const only = values.connection === undefined ? undefined : intFlag('connection', values.connection, 1, 1, 1_000_000);
 
   const capture = readCaptureFile(readInput(file));
@@ -105,7 +108,7 @@ export async function ladder(argv: string[]): Promise<number> {
     }
     connections = [c];
   }
-  const text = format === 'html' ? renderHtml(model, file, connections) : renderSvg(connections, { title: `Ladder diagrams of ${file}` });
+  const text = format === 'html' ? renderHtml(model, file, connections, { maxArrows }) : renderSvg(connections, { title: `Ladder diagrams of ${file}`, maxArrows });
 
   const log = out === '-' ? process.stderr : process.stdout;
   for (const p of model.problems) process.stderr.write(`tunstack ladder: ${file}: ${p}\n`);

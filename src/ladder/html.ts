@@ -2,7 +2,7 @@
 // connections, and each connection's diagram as inline SVG. No scripts, no external resources.
 
 import type { Connection, Ladder } from './model.js';
-import { renderConnectionSvg, renderLegendSvg } from './svg.js';
+import { renderConnectionSvg, renderLegendSvg, type RenderOptions } from './svg.js';
 import { endpointText, escapeXml } from './text.js';
 
 const CSS = `
@@ -29,7 +29,7 @@ function endingText(c: Connection): string {
 }
 
 /** The whole page. `source` is the capture's name as the user gave it (shown, escaped). */
-export function renderHtml(ladder: Ladder, source: string, connections: readonly Connection[] = ladder.connections): string {
+export function renderHtml(ladder: Ladder, source: string, connections: readonly Connection[] = ladder.connections, opts: RenderOptions = {}): string {
   const out: string[] = [];
   out.push('<!DOCTYPE html>');
   out.push('<html lang="en"><head><meta charset="utf-8">');
@@ -66,7 +66,7 @@ export function renderHtml(ladder: Ladder, source: string, connections: readonly
   out.push(`<div class="legend"><h2>Legend</h2>${renderLegendSvg()}</div>`);
   for (const c of connections) {
     out.push(`<section class="connection" id="connection-${c.id}"><h2>${escapeXml(`Connection ${c.id}: ${endpointText(c, 'A')} → ${endpointText(c, 'B')}`)}</h2>`);
-    out.push(renderConnectionSvg(c));
+    out.push(renderConnectionSvg(c, opts));
     out.push('</section>');
   }
   out.push('</body></html>');

@@ -68,8 +68,17 @@ interface Block {
   height: number;
 }
 
+/** Arrows drawn per connection by default: beyond a few thousand a browser struggles and nobody reads it. */
+export const DEFAULT_MAX_ARROWS = 3000;
+
+export interface RenderOptions {
+  /** Draw at most this many segments of each connection (the rest are counted in a closing line). */
+  maxArrows?: number;
+}
+
 /** One connection's diagram as SVG elements, drawn from y = 0 down; `prefix` keeps marker ids unique per document. */
-function connectionBlock(c: Connection, prefix: string): Block {
+function connectionBlock(c: Connection, prefix: string, opts: RenderOptions = {}): Block {
+  const maxArrows = opts.maxArrows ?? DEFAULT_MAX_ARROWS;
   const out: string[] = [];
   const tls = c.tls;
   const title = `Connection ${c.id}: ${endpointText(c, 'A')} → ${endpointText(c, 'B')}`;
@@ -93,7 +102,7 @@ function connectionBlock(c: Connection, prefix: string): Block {
   let y = HEADER + 6;
   let prevMs: number | undefined;
   const rows: string[] = [];
-  for (const ev of c.segments) {
+  for (const ev of c.segments.slice(0, maxArrows)) {
     // Time runs downwards: a pause shows as extra space (compressed logarithmically) and its length.
     if (prevMs !== undefined) {
       const gap = ev.relMs - prevMs;
@@ -131,6 +140,11 @@ function connectionBlock(c: Connection, prefix: string): Block {
     rows.push(g.join(''));
     y = arrowY + SLANT + 10;
   }
+  if (c.segments.length > maxArrows) {
+    const more = c.segments.length - maxArrows;
+    rows.push(`<text class="gap" x="${(X_A + X_B) / 2}" y="${f(y + 12)}" text-anchor="middle">${escapeXml(`⋯ ${more} more segment${more === 1 ? '' : 's'} not drawn (tunstack ladder --max-arrows N draws more) ⋯`)}</text>`);
+    y += 24;
+  }
   if (c.segments.length === 0) y += 20;
   const bottom = y + 6;
   out.unshift(`<line class="life" x1="${X_A}" y1="84" x2="${X_A}" y2="${f(bottom)}"/><line class="life" x1="${X_B}" y1="84" x2="${X_B}" y2="${f(bottom)}"/>`);
@@ -161,7 +175,7 @@ function legendBlock(prefix: string): Block {
 }
 
 /** A standalone SVG document of the given connections, stacked, with the legend at the bottom. */
-export function renderSvg(connections: readonly Connection[], opts: { title?: string } = {}): string {
+export function renderSvg(connections: readonly Connection[], opts: { title?: string } & RenderOptions = {}): string {
   const prefix = 'm-';
   const parts: string[] = [];
   let y = 0;
@@ -174,7 +188,7 @@ export function renderSvg(connections: readonly Connection[], opts: { title?: st
     y += 40;
   }
   for (const c of connections) {
-    const b = connectionBlock(c, prefix);
+    const b = connectionBlock(c, prefix, opts);
     parts.push(`<g class="connection" id="connection-${c.id}" transform="translate(0 ${f(y)})">\n${b.body}\n</g>`);
     y += b.height + 16;
   }
@@ -185,9 +199,9 @@ export function renderSvg(connections: readonly Connection[], opts: { title?: st
 }
 
 /** One connection as an SVG element for inlining in HTML (no XML declaration; unique marker ids). */
-export function renderConnectionSvg(c: Connection): string {
+export function renderConnectionSvg(c: Connection, opts: RenderOptions = {}): string {
   const prefix = `c${c.id}-`;
-  const b = connectionBlock(c, prefix);
+  const b = connectionBlock(c, prefix, opts);
   return svgDocument(b.body, b.height, prefix, false);
 }
 

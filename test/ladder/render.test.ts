@@ -157,6 +157,16 @@ describe('SVG ladder', () => {
     expect(long).toEqual(['x'.repeat(10), 'x'.repeat(9) + '…']);
   });
 
+  it('draws_at_most_max_arrows_segments_and_counts_the_rest', () => {
+    const conv = new Conversation().handshake();
+    for (let i = 0; i < 10; i++) conv.send('A', TCP_PSH | TCP_ACK, text('x'));
+    const l = ladderOf(pcapng(conv.packets));
+    const svg = parseXml(renderSvg(l.connections, { maxArrows: 5 }));
+    expect(arrows(svg)).toHaveLength(5);
+    expect(walk(svg).some((e) => e.text === '⋯ 8 more segments not drawn (tunstack ladder --max-arrows N draws more) ⋯')).toBe(true);
+    expect(arrows(parseXml(renderSvg(l.connections)))).toHaveLength(13);
+  });
+
   it('says_so_when_there_is_no_connection', () => {
     const svg = parseXml(renderSvg([]));
     expect(walk(svg).some((e) => e.text === 'No IPv4 TCP connections in this capture.')).toBe(true);
