@@ -107,7 +107,7 @@ function connectionBlock(c: Connection, prefix: string, opts: RenderOptions = {}
     if (prevMs !== undefined) {
       const gap = ev.relMs - prevMs;
       if (gap > 20) {
-        const extra = Math.min(48, Math.round(8 * Math.log10(gap / 20) + 10));
+        const extra = Math.min(56, Math.round(8 * Math.log10(gap / 20) + 18));
         rows.push(`<text class="gap" x="${(X_A + X_B) / 2}" y="${f(y + extra / 2 + 4)}" text-anchor="middle">⋯ ${escapeXml(gap < 1000 ? `${gap.toFixed(1)} ms` : `${(gap / 1000).toFixed(2)} s`)} later ⋯</text>`);
         y += extra;
       }
