@@ -52,6 +52,8 @@ interface Direction {
   failed: boolean;
   /** HTTP/1.x messages in the decrypted application data. */
   http: HttpTracker;
+  /** Application keys were looked up at the guessed end of the handshake (no handshake keys logged). */
+  triedApplicationKeys: boolean;
 }
 
 function direction(): Direction {
@@ -65,6 +67,7 @@ function direction(): Direction {
     protectedRecords: 0,
     failed: false,
     http: new HttpTracker(),
+    triedApplicationKeys: false,
   };
 }
 
@@ -151,6 +154,16 @@ export class TlsConversation {
 
   private protectedRecord(side: Side, d: Direction, f: RecordFrame, notes: Note[]): void {
     d.protectedRecords++;
+    let guessed: 'handshake' | 'application' | undefined;
+    if (d.protection === undefined) {
+      guessed = this.guessPhase(side, d);
+      // A key log with only the application secrets (some loggers write no others): start decrypting
+      // where the handshake is guessed to end.
+      if (guessed === 'application' && this.tls13 && !d.triedApplicationKeys) {
+        d.triedApplicationKeys = true;
+        d.protection = this.protection(side === this.clientSide ? 'CLIENT_TRAFFIC_SECRET_0' : 'SERVER_TRAFFIC_SECRET_0');
+      }
+    }
     if (d.protection !== undefined) {
       const r = d.protection.open(f);
       if (!isRecordError(r)) {
@@ -171,24 +184,30 @@ export class TlsConversation {
       return;
     }
     this.info.opaqueRecords++;
-    // Without keys the content type is hidden (RFC 8446 §5.2); guess by position: a direction's protected
-    // records are handshake until its Finished. The server's flight ends when the client's first protected
-    // record appears; the client's first protected record is its Finished.
-    let handshake = false;
-    if (this.tls13 && !d.handshakeDone) {
-      handshake = true;
-      if (side === this.clientSide) d.handshakeDone = true;
-      else if (this.clientSide !== undefined && this.dirs[this.clientSide].protectedRecords > 0) {
-        d.handshakeDone = true;
-        handshake = false;
-      }
-    }
     notes.push({
       kind: 'tls',
-      message: handshake ? 'encrypted handshake' : 'encrypted application data',
+      message: guessed === 'handshake' ? 'encrypted handshake' : 'encrypted application data',
       detail: `${f.fragment.length} B`,
       protection: 'encrypted',
     });
+  }
+
+  /**
+   * Without keys the content type is hidden (RFC 8446 §5.2): guess by position. A direction's protected
+   * records are handshake until its Finished; the server's flight ends when the client's first protected
+   * record appears, and the client's first protected record is its Finished.
+   */
+  private guessPhase(side: Side, d: Direction): 'handshake' | 'application' {
+    if (!this.tls13 || d.handshakeDone) return 'application';
+    if (side === this.clientSide) {
+      d.handshakeDone = true;
+      return 'handshake';
+    }
+    if (this.clientSide !== undefined && this.dirs[this.clientSide].protectedRecords > 0) {
+      d.handshakeDone = true;
+      return 'application';
+    }
+    return 'handshake';
   }
 
   private drain(side: Side, d: Direction, hs: HandshakeReassembler, protection: 'plaintext' | 'decrypted', notes: Note[]): void {

@@ -93,6 +93,29 @@ describe('TLS 1.3 in the ladder', () => {
     expect(c.segments.flatMap((s) => s.notes).every((n) => n.kind === 'tls' && (n.protection === 'plaintext' || n.protection === 'encrypted'))).toBe(true);
   });
 
+  it('decrypts_the_application_data_with_only_the_application_secrets_logged', () => {
+    const appOnly = keyLog
+      .split('\n')
+      .filter((l) => /^(CLIENT|SERVER)_TRAFFIC_SECRET_0 /.test(l))
+      .join('\n');
+    const c = connectionOf(capture(p, 1460, appOnly));
+    const m = messages(c);
+    expect(m.filter((x) => x.endsWith('encrypted handshake'))).toEqual(['B encrypted handshake', 'A encrypted handshake']);
+    expect(m.slice(m.indexOf('A encrypted handshake') + 1)).toEqual([
+      'B NewSessionTicket',
+      'B NewSessionTicket',
+      'A Application Data',
+      'A http GET /tls HTTP/1.1',
+      'B Application Data',
+      'B http HTTP/1.1 200 OK',
+      'A KeyUpdate',
+      'B KeyUpdate',
+      'A Application Data',
+      'A http GET /after-key-update HTTP/1.1',
+      'A Alert',
+    ]);
+  });
+
   it('says_a_record_did_not_decrypt_when_the_logged_secret_is_wrong', () => {
     const wrong = keyLog.replace(/^(SERVER_HANDSHAKE_TRAFFIC_SECRET \S+ )(\S)/m, (_, a: string, b: string) => a + (b === '0' ? '1' : '0'));
     const c = connectionOf(capture(p, 1460, wrong));
