@@ -2,7 +2,8 @@
 // and HTTP — the diagram shows SYN, SYN-ACK, ACK, ClientHello … Finished (decrypted through the
 // capture's DSB), the HTTP request and response, and the FINs in order, and headless Chromium renders
 // the page to a PNG; (b) classic pcap from tcpdump -w of a kernel-to-kernel connection between two
-// namespaces joined by a veth pair (Ethernet, µs; and -i any with ns timestamps: Linux cooked).
+// namespaces joined by a veth pair (Ethernet, µs; and -i any with ns timestamps: Linux cooked); both
+// cross-checked against tshark (handshake messages per frame, relative seq/ack, length, scaled window).
 
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -41,6 +42,30 @@ function inOrder(have: string[], want: (string | RegExp)[]): number[] {
   }
   return at;
 }
+
+/** tshark's view of a capture: one array of field values per packet that matches `filter`. */
+async function tshark(file: string, filter: string, fields: string[]): Promise<string[][]> {
+  const r = await sh('tshark', ['-r', file, '-Y', filter, '-T', 'fields', ...fields.flatMap((f) => ['-e', f])]);
+  expect(r.code, r.stderr).toBe(0);
+  return r.stdout
+    .split('\n')
+    .filter((l) => l.length > 0)
+    .map((l) => l.split('\t'));
+}
+
+/** RFC 8446 §4 HandshakeType numbers of the message names the ladder uses. */
+const HANDSHAKE_TYPE: Record<string, number> = {
+  ClientHello: 1,
+  ServerHello: 2,
+  HelloRetryRequest: 2,
+  NewSessionTicket: 4,
+  EncryptedExtensions: 8,
+  Certificate: 11,
+  CertificateRequest: 13,
+  CertificateVerify: 15,
+  Finished: 20,
+  KeyUpdate: 24,
+};
 
 describe.skipIf(!isRoot)('tunstack ladder on real captures (root)', () => {
   const dir = mkdtempSync(join(tmpdir(), 'tunstack-ladder-'));
@@ -101,6 +126,14 @@ describe.skipIf(!isRoot)('tunstack ladder on real captures (root)', () => {
     expect(s.slice(0, 3)).toEqual(['A→B SYN', 'B→A SYN, ACK', 'A→B ACK']);
     // How the close goes on is up to the kernel: curl's socket answers data it did not read with a RST
     // instead of its own FIN (RFC 9293 §3.6.1 / RFC 2525 §2.17), so only the first FIN is a fixed point.
+    // The same handshake messages on the same frames as tshark decodes them with the capture's DSBs.
+    const cap = readCaptureFile(readFileSync(pcap));
+    if (!cap.ok) throw new Error(cap.error);
+    const conn = buildLadder(cap.value).connections.find((c) => c.b.port === 443)!;
+    const ours = conn.segments
+      .map((x) => [String(x.frame), x.notes.flatMap((n) => (n.kind === 'tls' && HANDSHAKE_TYPE[n.message] !== undefined ? [HANDSHAKE_TYPE[n.message]] : [])).join(',')])
+      .filter(([, types]) => types !== '');
+    expect(ours).toEqual(await tshark(pcap, 'tcp.port == 443 && tls.handshake.type', ['frame.number', 'tls.handshake.type']));
     const plain = svgs.find((x) => walk(x).some((e) => e.name === 'text' && /→ 198\.18\.0\.2:80$/.test(e.text)))!;
     inOrder(story(plain), ['A→B SYN', 'B→A SYN, ACK', 'A→B ACK', 'A→B GET /bytes/3000 HTTP/1.1', 'B→A HTTP/1.1 200 OK', /^(A→B|B→A) FIN/]);
 
@@ -189,6 +222,13 @@ describe.skipIf(!isRoot)('tunstack ladder on real captures (root)', () => {
     return file;
   }
 
+  /** Relative seq/ack, length and the scaled window agree with tshark's TCP analysis, packet by packet. */
+  async function expectSameAsTshark(file: string, c: Connection): Promise<void> {
+    const theirs = await tshark(file, 'tcp', ['frame.number', 'tcp.seq', 'tcp.ack', 'tcp.flags.ack', 'tcp.len', 'tcp.window_size']);
+    const ours = c.segments.map((x) => [String(x.frame), String(x.seq), x.ack === undefined ? '0' : String(x.ack), x.ack === undefined ? '0' : '1', String(x.len), String(x.window)]);
+    expect(ours).toEqual(theirs);
+  }
+
   function checkKernelConnection(c: Connection): void {
     expect(c.a).toMatchObject({ addr: '198.18.2.1' });
     expect(c.b).toEqual({ addr: '198.18.2.2', port: 8080 });
@@ -216,6 +256,8 @@ describe.skipIf(!isRoot)('tunstack ladder on real captures (root)', () => {
     expect(ladder.connections).toHaveLength(1);
     checkKernelConnection(ladder.connections[0]!);
 
+    await expectSameAsTshark(file, ladder.connections[0]!);
+
     const svg = join(dir, 'veth.svg');
     const r = await sh(process.execPath, [CLI, 'ladder', file, '-o', svg]);
     expect(r.code, r.stderr).toBe(0);
@@ -234,6 +276,7 @@ describe.skipIf(!isRoot)('tunstack ladder on real captures (root)', () => {
     const ladder = buildLadder(cap.value);
     expect(ladder.connections).toHaveLength(1);
     checkKernelConnection(ladder.connections[0]!);
+    await expectSameAsTshark(file, ladder.connections[0]!);
     // Nanosecond stamps: not all of them are whole microseconds.
     expect(cap.value.packets.some((p) => p.timestampNs! % 1000n !== 0n)).toBe(true);
   });
