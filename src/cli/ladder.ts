@@ -16,7 +16,7 @@ export const LADDER_HELP = `Usage: tunstack ladder FILE [-o OUT.html|OUT.svg|-] 
 
 Draws a ladder (sequence) diagram of each TCP connection in a capture: two lifelines, A (the side that
 sent the SYN) and B, and one arrow per segment in time order — SYN, SYN-ACK, ACK, data with relative
-seq/ack and length, retransmissions (orange), FIN exchanges, RSTs (red) — with the TLS messages
+seq/ack and length, retransmissions (orange) and out-of-order segments, FIN exchanges, RSTs (red) — with the TLS messages
 (ClientHello, ServerHello, … Finished, NewSessionTicket, KeyUpdate, alerts) and HTTP request and
 status lines found in the byte streams. TLS 1.3 records are decrypted when the capture carries the
 key log (pcapng Decryption Secrets Blocks, as tunstack serve --pcap writes them).
@@ -50,6 +50,7 @@ function summaryLine(c: Connection): string {
     s.ending === 'fin' ? 'FIN' : s.ending === 'rst' ? 'RST' : 'open',
   ];
   if (s.retransmissions > 0) parts.push(`${s.retransmissions} retransmitted`);
+  if (s.outOfOrder > 0) parts.push(`${s.outOfOrder} out of order`);
   if (c.tls !== undefined) parts.push(`${c.tls.version}${c.tls.keysFound ? ' decrypted' : ' encrypted'}`);
   return parts.join('  ');
 }

@@ -50,13 +50,13 @@ export function renderHtml(ladder: Ladder, source: string, connections: readonly
   for (const p of ladder.problems) out.push(`<p class="problem">${escapeXml(p)}</p>`);
 
   if (connections.length > 0) {
-    out.push('<table><thead><tr><th>#</th><th>A (opened)</th><th>B (answered)</th><th>packets</th><th>bytes A→B</th><th>bytes B→A</th><th>handshake</th><th>end</th><th>retrans.</th><th>TLS</th></tr></thead><tbody>');
+    out.push('<table><thead><tr><th>#</th><th>A (opened)</th><th>B (answered)</th><th>packets</th><th>bytes A→B</th><th>bytes B→A</th><th>handshake</th><th>end</th><th>retrans.</th><th>out of order</th><th>TLS</th></tr></thead><tbody>');
     for (const c of connections) {
       const s = c.summary;
       out.push(
         `<tr><td><a href="#connection-${c.id}">${c.id}</a></td><td>${escapeXml(endpointText(c, 'A'))}</td><td>${escapeXml(endpointText(c, 'B'))}</td>` +
           `<td class="num">${s.packets}</td><td class="num">${s.bytesAtoB}</td><td class="num">${s.bytesBtoA}</td><td>${s.handshake}</td><td>${endingText(c)}</td>` +
-          `<td class="num">${s.retransmissions}</td><td>${escapeXml(tlsCell(c))}</td></tr>`,
+          `<td class="num">${s.retransmissions}</td><td class="num">${s.outOfOrder}</td><td>${escapeXml(tlsCell(c))}</td></tr>`,
       );
     }
     out.push('</tbody></table>');

@@ -46,8 +46,13 @@ export interface SegmentEvent {
   /** Payload bytes on the wire (for a packet cut by the snap length, the original length). */
   len: number;
   window: number;
-  /** The segment carries sequence space (data, SYN or FIN) the sender had already sent. */
+  /** The segment carries sequence space (data, SYN or FIN) the capture had already seen the sender send. */
   retransmission: boolean;
+  /**
+   * The segment fills a hole below the highest sequence number the sender had sent, with bytes the capture
+   * had not seen: reordered on the way, or a retransmission of a segment lost before the capture point.
+   */
+  outOfOrder: boolean;
   /** SYN options worth showing: "MSS=1460 WS=7 SACK_PERM TS". */
   options: string;
   /** TLS messages and HTTP lines whose last byte arrived in this segment, in stream order. */
@@ -62,6 +67,7 @@ export interface ConnectionSummary {
   bytesAtoB: number;
   bytesBtoA: number;
   retransmissions: number;
+  outOfOrder: number;
   resets: number;
   /** SYN, SYN-ACK and the ACK of the SYN-ACK were all seen. */
   handshake: 'complete' | 'partial' | 'not captured';

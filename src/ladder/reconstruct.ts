@@ -1,6 +1,6 @@
 // Connection reconstruction: walks the packets of a capture, groups IPv4 TCP segments by 4-tuple into
 // connections (A opened, B answered), numbers them as Wireshark does (relative seq/ack), flags
-// retransmissions, and reassembles each direction to find the TLS messages and HTTP lines inside.
+// retransmissions and out-of-order segments, and reassembles each direction to find the TLS messages and HTTP lines inside.
 
 import { nodeProvider } from '../tls/crypto/node.js';
 import type { CryptoProvider } from '../tls/crypto/provider.js';
@@ -30,6 +30,8 @@ interface SideState {
   /** One past the highest sequence number this side has sent (SEG.SEQ + SEG.LEN, RFC 9293 §3.4). */
   next: number | undefined;
   fin: boolean;
+  /** Sequence space seen from this side, as merged [start, end) offsets from `base`, sorted. */
+  seen: [number, number][];
   /** RFC 7323 §2.2: the shift announced in this side's SYN, if any. */
   windowScale: number | undefined;
   stream: StreamReassembler;
@@ -61,7 +63,7 @@ interface ConnState {
 const DUPLICATE_WINDOW_NS = 50_000n;
 
 function sideState(addr: number, port: number): SideState {
-  return { addr, port, base: undefined, isn: undefined, next: undefined, fin: false, windowScale: undefined, stream: new StreamReassembler(), http: new HttpTracker(), lastIp: undefined, lastNs: undefined };
+  return { addr, port, base: undefined, isn: undefined, next: undefined, fin: false, seen: [], windowScale: undefined, stream: new StreamReassembler(), http: new HttpTracker(), lastIp: undefined, lastNs: undefined };
 }
 
 function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
@@ -77,6 +79,30 @@ function describeOptions(o: TcpOptions): string {
   if (o.sackPermitted) parts.push('SACK_PERM');
   if (o.timestamps !== undefined) parts.push('TS');
   return parts.join(' ');
+}
+
+/** Whether [start, end) overlaps any range of the sorted, merged list. */
+function overlaps(ranges: readonly [number, number][], start: number, end: number): boolean {
+  for (const [s, e] of ranges) {
+    if (s >= end) return false;
+    if (e > start) return true;
+  }
+  return false;
+}
+
+/** Adds [start, end) to a sorted list of merged ranges. */
+function addRange(ranges: [number, number][], start: number, end: number): void {
+  let i = 0;
+  while (i < ranges.length && ranges[i]![1] < start) i++;
+  let s = start;
+  let e = end;
+  let j = i;
+  while (j < ranges.length && ranges[j]![0] <= e) {
+    s = Math.min(s, ranges[j]![0]);
+    e = Math.max(e, ranges[j]![1]);
+    j++;
+  }
+  ranges.splice(i, j - i, [s, e]);
 }
 
 /** Builds the ladder model of every IPv4 TCP connection in a capture. Never throws on capture content. */
@@ -164,7 +190,7 @@ export function buildLadder(file: CaptureFile, opts: LadderOptions = {}): Ladder
           startNs: p.timestampNs,
           endNs: p.timestampNs,
           segments: [],
-          summary: { packets: 0, bytesAtoB: 0, bytesBtoA: 0, retransmissions: 0, resets: 0, handshake: 'not captured', ending: 'open', missingBytes: 0 },
+          summary: { packets: 0, bytesAtoB: 0, bytesBtoA: 0, retransmissions: 0, outOfOrder: 0, resets: 0, handshake: 'not captured', ending: 'open', missingBytes: 0 },
         },
         sides: { A: a, B: b },
         mode: 'unknown',
@@ -201,7 +227,11 @@ export function buildLadder(file: CaptureFile, opts: LadderOptions = {}): Ladder
     }
     if (me.base === undefined) me.base = seqn.add(tcp.seq, -1);
     const segLen = len + (syn ? 1 : 0) + (fin ? 1 : 0);
-    const retransmission = segLen > 0 && me.next !== undefined && seqn.lt(tcp.seq, me.next);
+    const below = segLen > 0 && me.next !== undefined && seqn.lt(tcp.seq, me.next);
+    const start = seqn.sub(tcp.seq, me.base);
+    const retransmission = below && overlaps(me.seen, start, start + segLen);
+    const outOfOrder = below && !retransmission;
+    if (segLen > 0) addRange(me.seen, start, start + segLen);
     const end = seqn.add(tcp.seq, segLen);
     if (me.next === undefined || seqn.gt(end, me.next)) me.next = end;
 
@@ -219,6 +249,7 @@ export function buildLadder(file: CaptureFile, opts: LadderOptions = {}): Ladder
       len,
       window: tcp.window,
       retransmission,
+      outOfOrder,
       options: syn ? describeOptions(tcp.options) : '',
       notes: [],
       comments: p.comments,
@@ -228,6 +259,7 @@ export function buildLadder(file: CaptureFile, opts: LadderOptions = {}): Ladder
     if (side === 'A') c.summary.bytesAtoB += len;
     else c.summary.bytesBtoA += len;
     if (retransmission) c.summary.retransmissions++;
+    if (outOfOrder) c.summary.outOfOrder++;
     if (rst) {
       c.summary.resets++;
       cs.rst = true;

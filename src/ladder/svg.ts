@@ -28,6 +28,8 @@ text { font-family: 'DejaVu Sans Mono', Menlo, Consolas, monospace; font-size: 1
 .k-ctl .arrow { stroke: #2e7d32; }
 .k-ack .arrow { stroke: #6b7785; }
 .k-retrans .arrow { stroke: #e07b00; stroke-dasharray: 5 3; }
+.k-ooo .arrow { stroke: #9c6b00; stroke-dasharray: 2 3; }
+.k-ooo .seg { fill: #7a5400; }
 .k-rst .arrow { stroke: #c62828; stroke-width: 2.2; }
 .k-retrans .seg { fill: #b35f00; }
 .k-rst .seg { fill: #c62828; font-weight: bold; }
@@ -44,12 +46,14 @@ const KINDS = [
   { cls: 'k-data', color: '#1f4e9a', legend: 'segment with data' },
   { cls: 'k-ack', color: '#6b7785', legend: 'pure ACK' },
   { cls: 'k-retrans', color: '#e07b00', legend: 'retransmission' },
+  { cls: 'k-ooo', color: '#9c6b00', legend: 'out of order (fills a gap)' },
   { cls: 'k-rst', color: '#c62828', legend: 'RST (reset)' },
 ] as const;
 
 function kindOf(ev: SegmentEvent): (typeof KINDS)[number]['cls'] {
   if ((ev.flags & TCP_RST) !== 0) return 'k-rst';
   if (ev.retransmission) return 'k-retrans';
+  if (ev.outOfOrder) return 'k-ooo';
   if ((ev.flags & (TCP_SYN | TCP_FIN)) !== 0) return 'k-ctl';
   return ev.len > 0 ? 'k-data' : 'k-ack';
 }
@@ -84,6 +88,7 @@ function connectionBlock(c: Connection, prefix: string, opts: RenderOptions = {}
   const title = `Connection ${c.id}: ${endpointText(c, 'A')} → ${endpointText(c, 'B')}`;
   const facts = [`${c.summary.packets} packets`, `handshake ${c.summary.handshake}`, c.summary.ending === 'fin' ? 'closed with FIN' : c.summary.ending === 'rst' ? 'reset' : 'open at end of capture'];
   if (c.summary.retransmissions > 0) facts.push(`${c.summary.retransmissions} retransmission${c.summary.retransmissions === 1 ? '' : 's'}`);
+  if (c.summary.outOfOrder > 0) facts.push(`${c.summary.outOfOrder} out of order`);
   if (tls !== undefined) facts.push(`${tls.version}${tls.suite ? ' ' + tls.suite : ''}${tls.keysFound ? ', decrypted with the capture’s key log' : ', no keys (encrypted)'}`);
   out.push(`<text class="title" x="12" y="20">${escapeXml(title)}</text>`);
   out.push(`<text class="sub" x="12" y="38">${escapeXml(facts.join(' · '))}</text>`);

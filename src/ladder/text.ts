@@ -51,6 +51,7 @@ export function segmentLabel(ev: SegmentEvent): string {
   parts.push(`Win=${ev.window}`, `Len=${ev.len}`);
   if (ev.options !== '') parts.push(ev.options);
   if (ev.retransmission) parts.push('[retransmission]');
+  if (ev.outOfOrder) parts.push('[out of order]');
   return parts.join(' ');
 }
 

@@ -3,7 +3,8 @@
 // capture's DSB), the HTTP request and response, and the FINs in order, and headless Chromium renders
 // the page to a PNG; (b) classic pcap from tcpdump -w of a kernel-to-kernel connection between two
 // namespaces joined by a veth pair (Ethernet, µs; and -i any with ns timestamps: Linux cooked); both
-// cross-checked against tshark (handshake messages per frame, relative seq/ack, length, scaled window).
+// cross-checked against tshark (handshake messages per frame, relative seq/ack, length, scaled window),
+// and, with packets lost both ways (--impair), the same retransmitted/out-of-order segments as tshark.
 
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -150,6 +151,27 @@ describe.skipIf(!isRoot)('tunstack ladder on real captures (root)', () => {
     // A blank page has no ink; the diagrams have lines and text in colour.
     expect(info.inkPixels).toBeGreaterThan(20_000);
     expect(info.colouredPixels).toBeGreaterThan(5_000);
+  });
+
+  it('marks_the_segments_tshark_marks_as_retransmitted_or_out_of_order_when_packets_are_lost', async () => {
+    const ns = freshNetns();
+    namespaces.push(ns);
+    const pcap = join(dir, 'lossy.pcapng');
+    // --impair loses packets both ways (seeded), so both sides retransmit and fill holes.
+    serve = await startServe(['--netns', ns, '--pcap', pcap, '--no-https', '--impair', 'loss=8%', '--impair-out', 'loss=8%']);
+    const r = await inNs(ns, 'curl', ['-sS', '--max-time', '60', 'http://198.18.0.2/bytes/400000', '-o', '/dev/null', '-w', '%{http_code}'], 90_000);
+    expect(r.stdout).toBe('200');
+    expect(await serve.stop()).toBe(0);
+    serve = undefined;
+    const cap = readCaptureFile(readFileSync(pcap));
+    if (!cap.ok) throw new Error(cap.error);
+    const c = buildLadder(cap.value).connections.find((x) => x.b.port === 80)!;
+    const ours = c.segments.filter((x) => x.retransmission || x.outOfOrder).map((x) => [String(x.frame)]);
+    expect(ours.length).toBeGreaterThan(0);
+    // Wireshark splits the same set by timing (retransmission, fast/spurious retransmission, out-of-order).
+    const theirs = await tshark(pcap, 'tcp.port == 80 && (tcp.analysis.retransmission || tcp.analysis.fast_retransmission || tcp.analysis.spurious_retransmission || tcp.analysis.out_of_order)', ['frame.number']);
+    expect(ours).toEqual(theirs);
+    expect(c.summary.retransmissions + c.summary.outOfOrder).toBe(ours.length);
   });
 
   /** Two namespaces joined by a veth pair (created inside them: nothing in the root namespace), a python3 HTTP server on the second. */

@@ -46,7 +46,7 @@ describe('connection reconstruction', () => {
       'B→A FIN, ACK 301/102/0',
       'A→B ACK 102/302/0',
     ]);
-    expect(c!.summary).toEqual({ packets: 10, bytesAtoB: 100, bytesBtoA: 300, retransmissions: 0, resets: 0, handshake: 'complete', ending: 'fin', missingBytes: 0 });
+    expect(c!.summary).toEqual({ packets: 10, bytesAtoB: 100, bytesBtoA: 300, retransmissions: 0, outOfOrder: 0, resets: 0, handshake: 'complete', ending: 'fin', missingBytes: 0 });
     expect(c!.segments[0]!.options).toBe('MSS=1460 WS=7 SACK_PERM');
     expect(c!.segments.map((s) => s.relMs)).toEqual(c!.segments.map((_, i) => (i * 100_000) / 1e6));
   });
@@ -125,7 +125,10 @@ describe('connection reconstruction', () => {
     const c = ladderOf(conv.packets).connections[0]!;
     const notes = c.segments.map((x) => x.notes.map((n) => (n.kind === 'http' ? n.line : n.message)));
     expect(notes).toEqual([[], [], [], [], ['GET /split HTTP/1.1'], []]);
-    expect(c.segments.map((x) => x.retransmission)).toEqual([false, false, false, false, true, true]);
+    // The segment that fills the hole is out of order (its bytes were never seen); the one after repeats bytes.
+    expect(c.segments.map((x) => x.outOfOrder)).toEqual([false, false, false, false, true, false]);
+    expect(c.segments.map((x) => x.retransmission)).toEqual([false, false, false, false, false, true]);
+    expect(c.summary).toMatchObject({ retransmissions: 1, outOfOrder: 1 });
   });
 
   it('skips_a_datagram_captured_twice_within_50_microseconds', () => {

@@ -124,10 +124,14 @@ describe('SVG ladder', () => {
   it('gives_retransmissions_and_rsts_their_own_classes', () => {
     const conv = new Conversation({ addr: '198.18.0.1', port: 40100, isn: 5 }, { addr: '198.18.0.2', port: 80, isn: 6 }).handshake();
     const s = conv.nextSeq('A');
-    conv.send('A', TCP_PSH | TCP_ACK, text('x')).wait(300_000).send('A', TCP_PSH | TCP_ACK, text('x'), { seq: s }).send('B', TCP_RST | TCP_ACK);
-    const as = arrows(parseXml(renderSvg(ladderOf(pcapng(conv.packets)).connections)));
-    expect(as.map((a) => a.kind)).toEqual(['k-ctl', 'k-ctl', 'k-ack', 'k-data', 'k-retrans', 'k-rst']);
-    expect(as[4]!.lines[0]).toMatch(/\[retransmission\]$/);
+    conv.send('A', TCP_PSH | TCP_ACK, text('x')).send('A', TCP_PSH | TCP_ACK, text('z'), { seq: s + 2 }).send('A', TCP_PSH | TCP_ACK, text('y'), { seq: s + 1 });
+    conv.wait(300_000).send('A', TCP_PSH | TCP_ACK, text('x'), { seq: s }).send('B', TCP_RST | TCP_ACK);
+    const svg = parseXml(renderSvg(ladderOf(pcapng(conv.packets)).connections));
+    const as = arrows(svg);
+    expect(as.map((a) => a.kind)).toEqual(['k-ctl', 'k-ctl', 'k-ack', 'k-data', 'k-data', 'k-ooo', 'k-retrans', 'k-rst']);
+    expect(as[5]!.lines[0]).toMatch(/\[out of order\]$/);
+    expect(as[6]!.lines[0]).toMatch(/\[retransmission\]$/);
+    expect(walk(svg).some((e) => e.name === 'text' && e.text === 'out of order (fills a gap)')).toBe(true);
   });
 
   it('escapes_every_string_that_came_from_the_capture', () => {
