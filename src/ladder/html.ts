@@ -3,7 +3,7 @@
 
 import type { Connection, Ladder } from './model.js';
 import { renderConnectionSvg, renderLegendSvg, type RenderOptions } from './svg.js';
-import { endpointText, escapeXml } from './text.js';
+import { endpointText, escapeXml, startText } from './text.js';
 
 const CSS = `
 body { font-family: system-ui, 'DejaVu Sans', sans-serif; margin: 24px; color: #1b1b1b; background: #fafafa; }
@@ -22,6 +22,12 @@ function tlsCell(c: Connection): string {
   if (t === undefined) return '—';
   const keys = t.keysFound ? `decrypted ${t.decryptedRecords} record${t.decryptedRecords === 1 ? '' : 's'}` : 'no keys';
   return `${t.version}${t.suite ? ' ' + t.suite : ''}${t.serverName ? ' sni=' + t.serverName : ''} (${keys})`;
+}
+
+function durationText(c: Connection): string {
+  if (c.startNs === undefined || c.endNs === undefined) return '—';
+  const ms = Number(c.endNs - c.startNs) / 1e6;
+  return ms < 1000 ? `${ms.toFixed(3)} ms` : `${(ms / 1000).toFixed(3)} s`;
 }
 
 function endingText(c: Connection): string {
@@ -50,12 +56,12 @@ export function renderHtml(ladder: Ladder, source: string, connections: readonly
   for (const p of ladder.problems) out.push(`<p class="problem">${escapeXml(p)}</p>`);
 
   if (connections.length > 0) {
-    out.push('<table><thead><tr><th>#</th><th>A (opened)</th><th>B (answered)</th><th>packets</th><th>bytes A→B</th><th>bytes B→A</th><th>handshake</th><th>end</th><th>retrans.</th><th>out of order</th><th>TLS</th></tr></thead><tbody>');
+    out.push('<table><thead><tr><th>#</th><th>A (opened)</th><th>B (answered)</th><th>start (UTC)</th><th>duration</th><th>packets</th><th>bytes A→B</th><th>bytes B→A</th><th>handshake</th><th>end</th><th>retrans.</th><th>out of order</th><th>TLS</th></tr></thead><tbody>');
     for (const c of connections) {
       const s = c.summary;
       out.push(
         `<tr><td><a href="#connection-${c.id}">${c.id}</a></td><td>${escapeXml(endpointText(c, 'A'))}</td><td>${escapeXml(endpointText(c, 'B'))}</td>` +
-          `<td class="num">${s.packets}</td><td class="num">${s.bytesAtoB}</td><td class="num">${s.bytesBtoA}</td><td>${s.handshake}</td><td>${endingText(c)}</td>` +
+          `<td>${escapeXml(startText(c))}</td><td class="num">${escapeXml(durationText(c))}</td><td class="num">${s.packets}</td><td class="num">${s.bytesAtoB}</td><td class="num">${s.bytesBtoA}</td><td>${s.handshake}</td><td>${endingText(c)}</td>` +
           `<td class="num">${s.retransmissions}</td><td class="num">${s.outOfOrder}</td><td>${escapeXml(tlsCell(c))}</td></tr>`,
       );
     }
@@ -63,7 +69,7 @@ export function renderHtml(ladder: Ladder, source: string, connections: readonly
   } else {
     out.push('<p>No IPv4 TCP connections in this capture.</p>');
   }
-  out.push(`<div class="legend"><h2>Legend</h2>${renderLegendSvg()}</div>`);
+  out.push(`<div class="legend">${renderLegendSvg()}</div>`);
   for (const c of connections) {
     out.push(`<section class="connection" id="connection-${c.id}"><h2>${escapeXml(`Connection ${c.id}: ${endpointText(c, 'A')} → ${endpointText(c, 'B')}`)}</h2>`);
     out.push(renderConnectionSvg(c, opts));

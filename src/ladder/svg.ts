@@ -4,7 +4,7 @@
 
 import { TCP_FIN, TCP_RST, TCP_SYN } from '../wire/tcp.js';
 import type { Connection, SegmentEvent } from './model.js';
-import { endpointText, escapeXml, noteLabel, relTime, segmentLabel, wrap } from './text.js';
+import { endpointText, escapeXml, noteLabel, relTime, segmentLabel, startText, wrap } from './text.js';
 
 export const SVG_WIDTH = 1000;
 const X_A = 250;
@@ -86,7 +86,7 @@ function connectionBlock(c: Connection, prefix: string, opts: RenderOptions = {}
   const out: string[] = [];
   const tls = c.tls;
   const title = `Connection ${c.id}: ${endpointText(c, 'A')} → ${endpointText(c, 'B')}`;
-  const facts = [`${c.summary.packets} packets`, `handshake ${c.summary.handshake}`, c.summary.ending === 'fin' ? 'closed with FIN' : c.summary.ending === 'rst' ? 'reset' : 'open at end of capture'];
+  const facts = [`started ${startText(c)} UTC`, `${c.summary.packets} packets`, `handshake ${c.summary.handshake}`, c.summary.ending === 'fin' ? 'closed with FIN' : c.summary.ending === 'rst' ? 'reset' : 'open at end of capture'];
   if (c.summary.retransmissions > 0) facts.push(`${c.summary.retransmissions} retransmission${c.summary.retransmissions === 1 ? '' : 's'}`);
   if (c.summary.outOfOrder > 0) facts.push(`${c.summary.outOfOrder} out of order`);
   if (tls !== undefined) facts.push(`${tls.version}${tls.suite ? ' ' + tls.suite : ''}${tls.keysFound ? ', decrypted with the capture’s key log' : ', no keys (encrypted)'}`);

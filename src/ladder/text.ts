@@ -67,6 +67,16 @@ export function relTime(ms: number): string {
   return ms < 1000 ? `+${ms.toFixed(3)} ms` : `+${(ms / 1000).toFixed(3)} s`;
 }
 
+/** "2026-12-06 01:16:02.123456" from the first packet's timestamp, or "—" without one. */
+export function startText(c: Connection): string {
+  if (c.startNs === undefined) return '—';
+  const ms = c.startNs / 1_000_000n;
+  const d = new Date(Number(ms));
+  if (Number.isNaN(d.getTime())) return '—';
+  const micro = String((c.startNs / 1000n) % 1_000_000n).padStart(6, '0');
+  return `${d.toISOString().slice(0, 19).replace('T', ' ')}.${micro}`;
+}
+
 export function endpointText(c: Connection, side: 'A' | 'B'): string {
   const e = side === 'A' ? c.a : c.b;
   return `${e.addr}:${e.port}`;

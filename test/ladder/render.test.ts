@@ -195,6 +195,9 @@ describe('HTML page', () => {
     expect(html).toContain('<td><a href="#connection-2">2</a></td><td>198.18.0.1:40200</td><td>198.18.0.2:80</td>');
     expect(html).toMatch(/TLS 1\.3 TLS_AES_128_GCM_SHA256 sni=tunstack\.test \(decrypted \d+ records\)/);
     expect(html).toContain('<section class="connection" id="connection-2">');
+    // When each connection started (UTC, µs) and how long it lasted, from the packets' timestamps.
+    expect(html).toContain('<td>2025-12-06 00:00:00.000000</td>');
+    expect(html).toContain('<td>2025-12-06 00:01:40.000000</td><td class="num">0.600 ms</td>');
     expect(html).toMatch(/pcapng capture · \d+ packets · 2 TCP connections · \d+ TLS key log lines in the capture/);
     // Marker ids stay unique across the inline SVGs of one page.
     const ids = [...html.matchAll(/<marker id="([^"]+)"/g)].map((m) => m[1]);
