@@ -9,7 +9,8 @@ const CSS = `
 body { font-family: system-ui, 'DejaVu Sans', sans-serif; margin: 24px; color: #1b1b1b; background: #fafafa; }
 h1 { font-size: 20px; } h2 { font-size: 16px; margin-top: 28px; }
 table { border-collapse: collapse; font-size: 13px; background: #fff; }
-th, td { border: 1px solid #d0d7de; padding: 4px 8px; text-align: left; }
+th, td { border: 1px solid #d0d7de; padding: 4px 8px; text-align: left; white-space: nowrap; }
+.legend { margin-top: 16px; }
 th { background: #eef3f8; }
 td.num { text-align: right; font-variant-numeric: tabular-nums; }
 .facts { color: #444; font-size: 13px; }

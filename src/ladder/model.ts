@@ -53,6 +53,10 @@ export interface SegmentEvent {
    * had not seen: reordered on the way, or a retransmission of a segment lost before the capture point.
    */
   outOfOrder: boolean;
+  /** For a duplicate ACK (no data, same ack and window as this side's previous ACK): its count, 1 = first duplicate; else 0. */
+  dupAck: number;
+  /** SACK blocks (RFC 2018), relative to the other side's ISN like `ack`. */
+  sack: [number, number][];
   /** SYN options worth showing: "MSS=1460 WS=7 SACK_PERM TS". */
   options: string;
   /** TLS messages and HTTP lines whose last byte arrived in this segment, in stream order. */

@@ -30,6 +30,10 @@ interface SideState {
   /** One past the highest sequence number this side has sent (SEG.SEQ + SEG.LEN, RFC 9293 §3.4). */
   next: number | undefined;
   fin: boolean;
+  /** The ack and window of this side's previous ACK, and how many duplicates of it followed. */
+  lastAck: number | undefined;
+  lastWindow: number;
+  dupAcks: number;
   /** Sequence space seen from this side, as merged [start, end) offsets from `base`, sorted. */
   seen: [number, number][];
   /** RFC 7323 §2.2: the shift announced in this side's SYN, if any. */
@@ -45,6 +49,7 @@ interface Pending {
   ev: SegmentEvent;
   rawSeq: number;
   rawAck: number;
+  rawSack: Array<[number, number]>;
 }
 
 interface ConnState {
@@ -63,7 +68,7 @@ interface ConnState {
 const DUPLICATE_WINDOW_NS = 50_000n;
 
 function sideState(addr: number, port: number): SideState {
-  return { addr, port, base: undefined, isn: undefined, next: undefined, fin: false, seen: [], windowScale: undefined, stream: new StreamReassembler(), http: new HttpTracker(), lastIp: undefined, lastNs: undefined };
+  return { addr, port, base: undefined, isn: undefined, next: undefined, fin: false, lastAck: undefined, lastWindow: 0, dupAcks: 0, seen: [], windowScale: undefined, stream: new StreamReassembler(), http: new HttpTracker(), lastIp: undefined, lastNs: undefined };
 }
 
 function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
@@ -235,6 +240,17 @@ export function buildLadder(file: CaptureFile, opts: LadderOptions = {}): Ladder
     const end = seqn.add(tcp.seq, segLen);
     if (me.next === undefined || seqn.gt(end, me.next)) me.next = end;
 
+    // A duplicate ACK (as Wireshark counts them): no data and no SYN/FIN/RST, the same non-zero window and
+    // the same ack as this side's previous ACK — the signal of RFC 5681 §3.2 fast retransmit.
+    let dupAck = 0;
+    if (ackFlag) {
+      const pure = segLen === 0 && !rst && tcp.window !== 0;
+      if (pure && me.lastAck === tcp.ack && me.lastWindow === tcp.window) dupAck = ++me.dupAcks;
+      else if (me.lastAck !== tcp.ack || !pure) me.dupAcks = 0;
+      me.lastAck = tcp.ack;
+      me.lastWindow = tcp.window;
+    }
+
     const c = cs.conn;
     if (c.startNs === undefined) c.startNs = p.timestampNs;
     if (p.timestampNs !== undefined) c.endNs = p.timestampNs;
@@ -250,11 +266,13 @@ export function buildLadder(file: CaptureFile, opts: LadderOptions = {}): Ladder
       window: tcp.window,
       retransmission,
       outOfOrder,
+      dupAck,
+      sack: [],
       options: syn ? describeOptions(tcp.options) : '',
       notes: [],
       comments: p.comments,
     };
-    cs.events.push({ ev, rawSeq: tcp.seq, rawAck: tcp.ack });
+    cs.events.push({ ev, rawSeq: tcp.seq, rawAck: tcp.ack, rawSack: tcp.options.sack ?? [] });
     c.summary.packets++;
     if (side === 'A') c.summary.bytesAtoB += len;
     else c.summary.bytesBtoA += len;
@@ -290,11 +308,13 @@ export function buildLadder(file: CaptureFile, opts: LadderOptions = {}): Ladder
 
   for (const cs of all) {
     const c = cs.conn;
-    for (const { ev, rawSeq, rawAck } of cs.events) {
+    for (const { ev, rawSeq, rawAck, rawSack } of cs.events) {
       const me = cs.sides[ev.from];
       const peer = cs.sides[ev.from === 'A' ? 'B' : 'A'];
       ev.seq = me.base === undefined ? rawSeq : seqn.sub(rawSeq, me.base) >>> 0;
       if ((ev.flags & TCP_ACK) !== 0) ev.ack = peer.base === undefined ? rawAck : seqn.sub(rawAck, peer.base) >>> 0;
+      const pb = peer.base;
+      ev.sack = rawSack.map(([l, r]) => (pb === undefined ? [l, r] : [seqn.sub(l, pb) >>> 0, seqn.sub(r, pb) >>> 0]));
       // RFC 7323 §2.2: scaling is in effect only when both SYNs carried the option, and "the Window field in
       // a segment where the SYN bit is set ... MUST NOT be scaled". Shown scaled, as Wireshark shows it.
       if ((ev.flags & TCP_SYN) === 0 && me.windowScale !== undefined && peer.windowScale !== undefined) ev.window *= 2 ** me.windowScale;

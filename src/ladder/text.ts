@@ -50,6 +50,8 @@ export function segmentLabel(ev: SegmentEvent): string {
   if (ev.ack !== undefined) parts.push(`Ack=${ev.ack}`);
   parts.push(`Win=${ev.window}`, `Len=${ev.len}`);
   if (ev.options !== '') parts.push(ev.options);
+  if (ev.sack.length > 0) parts.push(`SACK=${ev.sack.map(([l, r]) => `${l}-${r}`).join(',')}`);
+  if (ev.dupAck > 0) parts.push(`[dup ACK #${ev.dupAck}]`);
   if (ev.retransmission) parts.push('[retransmission]');
   if (ev.outOfOrder) parts.push('[out of order]');
   return parts.join(' ');

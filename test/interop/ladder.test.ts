@@ -4,7 +4,8 @@
 // the page to a PNG; (b) classic pcap from tcpdump -w of a kernel-to-kernel connection between two
 // namespaces joined by a veth pair (Ethernet, µs; and -i any with ns timestamps: Linux cooked); both
 // cross-checked against tshark (handshake messages per frame, relative seq/ack, length, scaled window),
-// and, with packets lost both ways (--impair), the same retransmitted/out-of-order segments as tshark.
+// and, with packets lost both ways (--impair), the same retransmitted/out-of-order segments and
+// duplicate ACKs as tshark.
 
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -172,6 +173,11 @@ describe.skipIf(!isRoot)('tunstack ladder on real captures (root)', () => {
     const theirs = await tshark(pcap, 'tcp.port == 80 && (tcp.analysis.retransmission || tcp.analysis.fast_retransmission || tcp.analysis.spurious_retransmission || tcp.analysis.out_of_order)', ['frame.number']);
     expect(ours).toEqual(theirs);
     expect(c.summary.retransmissions + c.summary.outOfOrder).toBe(ours.length);
+    // The duplicate ACKs that drive fast retransmit (RFC 5681 §3.2), counted as tshark counts them.
+    const dup = c.segments.filter((x) => x.dupAck > 0).map((x) => [String(x.frame), String(x.dupAck)]);
+    expect(dup.length).toBeGreaterThan(0);
+    const theirDup = await tshark(pcap, 'tcp.port == 80 && tcp.analysis.duplicate_ack', ['frame.number', 'tcp.analysis.duplicate_ack_num']);
+    expect(dup).toEqual(theirDup);
   });
 
   /** Two namespaces joined by a veth pair (created inside them: nothing in the root namespace), a python3 HTTP server on the second. */

@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { readCaptureFile } from '../../src/ladder/capture.js';
 import type { Ladder, SegmentEvent } from '../../src/ladder/model.js';
 import { buildLadder } from '../../src/ladder/reconstruct.js';
-import { flagText } from '../../src/ladder/text.js';
+import { flagText, segmentLabel } from '../../src/ladder/text.js';
 import { Conversation, pcapng, type Packet, TCP_ACK, TCP_PSH, TCP_RST, TCP_SYN, text } from './build.js';
 
 function ladderOf(packets: readonly Packet[]): Ladder {
@@ -76,6 +76,29 @@ describe('connection reconstruction', () => {
     ]);
     expect(c.summary.retransmissions).toBe(2);
     expect(c.summary.handshake).toBe('complete');
+  });
+
+  it('counts_duplicate_acks_and_shows_sack_blocks_relative_to_the_senders_isn', () => {
+    const conv = new Conversation({ addr: '198.18.0.1', port: 40010, isn: 100 }, { addr: '198.18.0.2', port: 80, isn: 7000 }).handshake();
+    const s = conv.nextSeq('B');
+    conv.send('B', TCP_ACK, new Uint8Array(100));
+    conv.send('B', TCP_ACK, new Uint8Array(100), { seq: s + 200 }); // the segment at s+100 is lost
+    conv.send('A', TCP_ACK, undefined, { ack: s + 100, options: { sack: [[s + 200, s + 300]] } });
+    conv.send('B', TCP_ACK, new Uint8Array(100), { seq: s + 300 });
+    conv.send('A', TCP_ACK, undefined, { ack: s + 100, options: { sack: [[s + 200, s + 400]] } });
+    conv.send('A', TCP_ACK, undefined, { ack: s + 100, options: { sack: [[s + 200, s + 400]] } });
+    conv.send('B', TCP_ACK, new Uint8Array(100), { seq: s + 100 });
+    conv.send('A', TCP_ACK, undefined, { ack: s + 400 });
+    const c = ladderOf(conv.packets).connections[0]!;
+    const a = c.segments.filter((x) => x.from === 'A').slice(2);
+    expect(a.map((x) => [x.ack, x.dupAck, x.sack])).toEqual([
+      [101, 0, [[201, 301]]],
+      [101, 1, [[201, 401]]],
+      [101, 2, [[201, 401]]],
+      [401, 0, []],
+    ]);
+    expect(segmentLabel(a[1]!)).toBe('ACK Seq=1 Ack=101 Win=8388480 Len=0 SACK=201-401 [dup ACK #1]');
+    expect(c.segments.at(-2)!.outOfOrder).toBe(true);
   });
 
   it('ends_a_connection_with_rst_and_counts_the_reset', () => {
