@@ -86,19 +86,34 @@ function describeOptions(o: TcpOptions): string {
   return parts.join(' ');
 }
 
-/** Whether [start, end) overlaps any range of the sorted, merged list. */
-function overlaps(ranges: readonly [number, number][], start: number, end: number): boolean {
-  for (const [s, e] of ranges) {
-    if (s >= end) return false;
-    if (e > start) return true;
+/** The index of the first range whose end is past `start` (ranges sorted, merged): a binary search. */
+function firstEndingAfter(ranges: readonly [number, number][], start: number): number {
+  let lo = 0;
+  let hi = ranges.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (ranges[mid]![1] > start) hi = mid;
+    else lo = mid + 1;
   }
-  return false;
+  return lo;
 }
 
-/** Adds [start, end) to a sorted list of merged ranges. */
+/** Whether [start, end) overlaps any range of the sorted, merged list. */
+function overlaps(ranges: readonly [number, number][], start: number, end: number): boolean {
+  const r = ranges[firstEndingAfter(ranges, start)];
+  return r !== undefined && r[0] < end;
+}
+
+/**
+ * Ranges kept per side at most. A capture missing more segments than this (or a crafted one) has its
+ * oldest holes forgotten — treated as seen — so the work per packet stays bounded.
+ */
+const MAX_RANGES = 4096;
+
+/** Adds [start, end) to a sorted list of merged ranges (usually at the tail: O(log n)). */
 function addRange(ranges: [number, number][], start: number, end: number): void {
-  let i = 0;
-  while (i < ranges.length && ranges[i]![1] < start) i++;
+  // Ranges that touch [start, end) (end == start counts: they merge) are replaced by their union.
+  const i = firstEndingAfter(ranges, start - 1);
   let s = start;
   let e = end;
   let j = i;
@@ -108,6 +123,7 @@ function addRange(ranges: [number, number][], start: number, end: number): void 
     j++;
   }
   ranges.splice(i, j - i, [s, e]);
+  if (ranges.length > MAX_RANGES) ranges.splice(0, 2, [ranges[0]![0], ranges[1]![1]]);
 }
 
 /** Builds the ladder model of every IPv4 TCP connection in a capture. Never throws on capture content. */

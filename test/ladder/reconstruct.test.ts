@@ -7,7 +7,10 @@ import { readCaptureFile } from '../../src/ladder/capture.js';
 import type { Ladder, SegmentEvent } from '../../src/ladder/model.js';
 import { buildLadder } from '../../src/ladder/reconstruct.js';
 import { flagText, segmentLabel } from '../../src/ladder/text.js';
-import { Conversation, pcapng, type Packet, TCP_ACK, TCP_PSH, TCP_RST, TCP_SYN, text } from './build.js';
+import { renderSvg } from '../../src/ladder/svg.js';
+import { mulberry32 } from '../helpers/prng.js';
+import { Conversation, pcapng, type Packet, TCP_ACK, TCP_FIN, TCP_PSH, TCP_RST, TCP_SYN, tcpPacket, text } from './build.js';
+import { parseXml } from './xml.js';
 
 function ladderOf(packets: readonly Packet[]): Ladder {
   const r = readCaptureFile(pcapng(packets));
@@ -192,5 +195,43 @@ describe('connection reconstruction', () => {
     const ladder = ladderOf([{ ts: conv.packets[0]!.ts, ip: udp }, { ts: conv.packets[0]!.ts, ip: frag }, ...conv.packets]);
     expect(ladder.skipped).toEqual({ 'not TCP': 1, 'IPv4 fragment': 1 });
     expect(ladder.connections).toHaveLength(1);
+  });
+
+  it('never_throws_on_seeded_random_segments_and_keeps_its_invariants', () => {
+    const rnd = mulberry32(0x5e95);
+    const flagsChoice = [TCP_SYN, TCP_SYN | TCP_ACK, TCP_ACK, TCP_PSH | TCP_ACK, TCP_FIN | TCP_ACK, TCP_RST, TCP_RST | TCP_ACK, 0];
+    const starts = [text('GET / HTTP/1.1\r\n\r\n'), Uint8Array.of(22, 3, 1, 0, 40), Uint8Array.of(23, 3, 3, 0, 20), text('HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\n')];
+    for (let round = 0; round < 20; round++) {
+      const packets: Packet[] = [];
+      const ports = [40000 + rnd.int(3), 80 + rnd.int(2)];
+      let t = 1_700_000_000_000_000_000n;
+      for (let i = 0; i < 300; i++) {
+        const fromA = rnd.int(2) === 0;
+        const n = rnd.int(4) === 0 ? 0 : rnd.int(60);
+        const payload = rnd.int(5) === 0 ? starts[rnd.int(starts.length)]! : rnd.bytes(n);
+        packets.push({
+          ts: (t += BigInt(rnd.int(3_000_000))),
+          ip: tcpPacket({
+            src: fromA ? '198.18.0.1' : '198.18.0.2',
+            dst: fromA ? '198.18.0.2' : '198.18.0.1',
+            sport: fromA ? ports[0]! : ports[1]!,
+            dport: fromA ? ports[1]! : ports[0]!,
+            seq: (fromA ? 1000 : 0xfffff000) + rnd.int(3000),
+            ack: rnd.u32(),
+            flags: flagsChoice[rnd.int(flagsChoice.length)]!,
+            payload,
+            window: rnd.int(65536),
+            ...(rnd.int(4) === 0 ? { options: { mss: 1460, windowScale: rnd.int(16), sack: [[rnd.u32(), rnd.u32()]] as [number, number][] } } : {}),
+          }),
+        });
+      }
+      const l = ladderOf(packets);
+      expect(l.connections.reduce((n, c) => n + c.summary.packets, 0)).toBe(packets.length);
+      for (const c of l.connections) {
+        for (const x of c.segments) expect(x.retransmission && x.outOfOrder).toBe(false);
+        expect(c.summary.retransmissions).toBe(c.segments.filter((x) => x.retransmission).length);
+      }
+      parseXml(renderSvg(l.connections));
+    }
   });
 });
