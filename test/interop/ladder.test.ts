@@ -152,6 +152,15 @@ describe.skipIf(!isRoot)('tunstack ladder on real captures (root)', () => {
     // A blank page has no ink; the diagrams have lines and text in colour.
     expect(info.inkPixels).toBeGreaterThan(20_000);
     expect(info.colouredPixels).toBeGreaterThan(5_000);
+
+    // Chromium's own parse of the standalone SVG: no XML error page (a <parsererror>), every arrow there.
+    const svgFile = join(dir, 'serve.svg');
+    expect((await sh(process.execPath, [CLI, 'ladder', pcap, '-o', svgFile])).code).toBe(0);
+    const dom = await sh('chromium', ['--headless', '--no-sandbox', '--disable-gpu', `--user-data-dir=${join(dir, 'chromium')}`, '--dump-dom', `file://${svgFile}`], 90_000);
+    expect(dom.code).toBe(0);
+    expect(dom.stdout).not.toContain('parsererror');
+    const segments = buildLadder(cap.value).connections.reduce((n, x) => n + x.segments.length, 0);
+    expect(dom.stdout.match(/<g class="ev /g)).toHaveLength(segments);
   });
 
   it('marks_the_segments_tshark_marks_as_retransmitted_or_out_of_order_when_packets_are_lost', async () => {
