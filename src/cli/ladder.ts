@@ -22,7 +22,8 @@ status lines found in the byte streams. TLS 1.3 records are decrypted when the c
 key log (pcapng Decryption Secrets Blocks, as tunstack serve --pcap writes them).
 
 Reads tunstack's pcapng, pcapng from dumpcap/tshark/tcpdump, and classic pcap (tcpdump -w) with raw IP,
-Ethernet or Linux cooked (tcpdump -i any) link layers, IPv4 only.
+Ethernet or Linux cooked (tcpdump -i any) link layers, IPv4 only. FILE - reads the capture from stdin
+(until it ends) and writes the HTML to stdout unless -o says otherwise.
 
 Options:
   -o, --output OUT    where to write: OUT.html (a page with a summary and every diagram), OUT.svg (one
@@ -56,6 +57,13 @@ function summaryLine(c: Connection): string {
 }
 
 function readInput(file: string): Uint8Array {
+  if (file === '-') {
+    try {
+      return readFileSync(0);
+    } catch (e) {
+      throw new UsageError(`cannot read the capture from stdin: ${(e as Error).message}`);
+    }
+  }
   try {
     if (statSync(file).isDirectory()) throw new UsageError(`${file} is a directory, not a capture file`);
     return readFileSync(file);
@@ -89,7 +97,7 @@ export async function ladder(argv: string[]): Promise<number> {
   if (positionals.length === 0) throw new UsageError('tunstack ladder needs a capture file: tunstack ladder FILE [-o OUT.html|OUT.svg] (see --help)');
   if (positionals.length > 1) throw new UsageError(`tunstack ladder reads one capture file, got ${positionals.length}: ${positionals.join(' ')}`);
   const file = positionals[0]!;
-  const out = values.output ?? defaultOutput(file);
+  const out = values.output ?? (file === '-' ? '-' : defaultOutput(file));
   let format: 'html' | 'svg';
   if (out === '-' || /\.html?$/i.test(out)) format = 'html';
   else if (/\.svg$/i.test(out)) format = 'svg';
@@ -97,22 +105,23 @@ export async function ladder(argv: string[]): Promise<number> {
   const maxArrows = intFlag('max-arrows', values['max-arrows'], DEFAULT_MAX_ARROWS, 1, 10_000_000);
   const only = values.connection === undefined ? undefined : intFlag('connection', values.connection, 1, 1, 1_000_000);
 
+  const name = file === '-' ? 'stdin' : file;
   const capture = readCaptureFile(readInput(file));
-  if (!capture.ok) throw new Error(`${file}: ${capture.error}`);
+  if (!capture.ok) throw new Error(`${name}: ${capture.error}`);
   const model = buildLadder(capture.value);
   let connections = model.connections;
   if (only !== undefined) {
     const c = connections.find((x) => x.id === only);
     if (c === undefined) {
       const n = connections.length;
-      throw new UsageError(`--connection ${only}: ${file} has ${n === 0 ? 'no TCP connections' : n === 1 ? 'only connection 1' : `connections 1 to ${n}`}`);
+      throw new UsageError(`--connection ${only}: ${name} has ${n === 0 ? 'no TCP connections' : n === 1 ? 'only connection 1' : `connections 1 to ${n}`}`);
     }
     connections = [c];
   }
-  const text = format === 'html' ? renderHtml(model, file, connections, { maxArrows }) : renderSvg(connections, { title: `Ladder diagrams of ${file}`, maxArrows });
+  const text = format === 'html' ? renderHtml(model, name, connections, { maxArrows }) : renderSvg(connections, { title: `Ladder diagrams of ${name}`, maxArrows });
 
   const log = out === '-' ? process.stderr : process.stdout;
-  for (const p of model.problems) process.stderr.write(`tunstack ladder: ${file}: ${p}\n`);
+  for (const p of model.problems) process.stderr.write(`tunstack ladder: ${name}: ${p}\n`);
   if (out === '-') process.stdout.write(text);
   else {
     try {

@@ -2,6 +2,7 @@
 // -o .svg/.html/-, --connection, --help, and one-line errors for a missing, unreadable or
 // non-capture file, a bad output name and a connection that does not exist.
 
+import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -53,6 +54,22 @@ describe('tunstack ladder', () => {
     const r = await ladder(capture, '-o', '-');
     expect(r.code).toBe(0);
     expect(r.stdout.startsWith('<!DOCTYPE html>')).toBe(true);
+    expect(r.stderr).toMatch(/^wrote HTML to stdout: 2 TCP connections from 13 packets\n/);
+  });
+
+  it('reads_the_capture_from_stdin_and_writes_html_to_stdout', async () => {
+    const r = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
+      const child = spawn(process.execPath, [CLI, 'ladder', '-'], { stdio: ['pipe', 'pipe', 'pipe'] });
+      let stdout = '';
+      let stderr = '';
+      child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+      child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+      child.on('close', (code) => resolve({ code, stdout, stderr }));
+      child.stdin.end(readFileSync(capture));
+    });
+    expect(r.code).toBe(0);
+    expect(r.stdout.startsWith('<!DOCTYPE html>')).toBe(true);
+    expect(r.stdout).toContain('<title>Ladder diagrams — stdin</title>');
     expect(r.stderr).toMatch(/^wrote HTML to stdout: 2 TCP connections from 13 packets\n/);
   });
 
