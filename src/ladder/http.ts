@@ -35,6 +35,10 @@ export class HttpTracker {
   private started = false;
   /** The current message's start line was complete and checked. */
   private lineChecked = false;
+  /** Methods of the requests this side sent, oldest first, for the other side's responses to consume. */
+  private readonly methods: string[] = [];
+  /** The tracker of the other direction (its requests decide how this side's responses are framed). */
+  peer: HttpTracker | undefined;
 
   /** Feeds in-order bytes; returns the start lines of the messages whose header section completed. */
   push(bytes: Uint8Array): string[] {
@@ -140,6 +144,10 @@ export class HttpTracker {
   /** RFC 9112 §6.3: the message body length from the header section. */
   private bodyState(lines: string[]): State {
     const isResponse = lines[0]!.startsWith('HTTP/');
+    const code = isResponse ? Number(lines[0]!.slice(9, 12)) : 0;
+    if (!isResponse) this.methods.push(lines[0]!.slice(0, lines[0]!.indexOf(' ')));
+    // A final response answers the peer's oldest request; 1xx responses are interim (RFC 9110 §15.2).
+    const method = isResponse && code >= 200 ? this.peer?.methods.shift() : undefined;
     let length: number | undefined;
     let chunked = false;
     for (const l of lines.slice(1)) {
@@ -151,10 +159,12 @@ export class HttpTracker {
       if (name === 'content-length' && /^\d{1,15}$/.test(value)) length = Number(value);
     }
     if (isResponse) {
-      // RFC 9112 §6.3 (1): 1xx, 204 and 304 responses have no body.
-      const code = Number(lines[0]!.slice(9, 12));
-      if ((code >= 100 && code < 200) || code === 204 || code === 304) return { kind: 'head' };
+      // RFC 9112 §6.3 (1): a response to HEAD, and 1xx, 204 and 304 responses, have no body; (2) a 2xx
+      // response to CONNECT turns the connection into a tunnel.
+      if (method === 'HEAD' || (code >= 100 && code < 200) || code === 204 || code === 304) return { kind: 'head' };
+      if (method === 'CONNECT' && code >= 200 && code < 300) return { kind: 'done' };
     }
+    if (this.methods.length > 64) this.methods.shift(); // a peer that never answers: keep the queue bounded
     // (4) chunked wins over Content-Length; (6) a request with neither has no body; (7) a response with
     // neither runs to the end of the connection.
     if (chunked) return { kind: 'chunk-size' };

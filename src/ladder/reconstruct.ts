@@ -222,6 +222,8 @@ export function buildLadder(file: CaptureFile, opts: LadderOptions = {}): Ladder
         ackOfSynAck: false,
         rst: false,
       };
+      a.http.peer = b.http;
+      b.http.peer = a.http;
       live.set(key, cs);
       all.push(cs);
     }

@@ -177,6 +177,15 @@ describe('connection reconstruction', () => {
     expect(lines).toEqual(['A POST /sink HTTP/1.1', 'B HTTP/1.1 200 OK', 'A GET /second HTTP/1.1', 'B HTTP/1.1 304 Not Modified', 'B HTTP/1.1 200 OK']);
   });
 
+  it('knows_a_response_to_head_has_no_body_even_with_a_content_length', () => {
+    const conv = new Conversation({ addr: '198.18.0.1', port: 40004, isn: 1 }, { addr: '198.18.0.2', port: 80, isn: 2 }).handshake();
+    conv.send('A', TCP_PSH | TCP_ACK, text('HEAD /big HTTP/1.1\r\n\r\nGET /small HTTP/1.1\r\n\r\n'));
+    conv.send('B', TCP_PSH | TCP_ACK, text('HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 5000\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nhi'));
+    const c = ladderOf(conv.packets).connections[0]!;
+    const lines = c.segments.flatMap((x) => x.notes.map((n) => (n.kind === 'http' ? `${x.from} ${n.line}` : '')));
+    expect(lines).toEqual(['A HEAD /big HTTP/1.1', 'A GET /small HTTP/1.1', 'B HTTP/1.1 100 Continue', 'B HTTP/1.1 200 OK', 'B HTTP/1.1 200 OK']);
+  });
+
   it('reads_no_http_in_a_stream_that_does_not_start_with_it', () => {
     const conv = new Conversation({ addr: '198.18.0.1', port: 40003, isn: 1 }, { addr: '198.18.0.2', port: 22, isn: 2 }).handshake();
     conv.send('B', TCP_PSH | TCP_ACK, text('SSH-2.0-OpenSSH_9.2\r\n'));
