@@ -81,13 +81,6 @@ export function looksLikeTls(bytes: Uint8Array): boolean {
 export class TlsConversation {
   readonly info: TlsInfo = { version: 'TLS', keysFound: false, decryptedRecords: 0, opaqueRecords: 0 };
   private readonly dirs: Record<Side, Direction> = { A: direction(), B: direction() };
-  constructor(
-    private readonly keyLog: KeyLog,
-    private readonly crypto: CryptoProvider,
-  ) {
-    this.dirs.A.http.peer = this.dirs.B.http;
-    this.dirs.B.http.peer = this.dirs.A.http;
-  }
   private clientSide: Side | undefined;
   private clientRandom: Uint8Array | undefined;
   private suite: CipherSuite | undefined;
@@ -96,6 +89,13 @@ export class TlsConversation {
   /** A ServerHello without supported_versions = 0x0304 was seen: TLS 1.2 or older (RFC 8446 §4.1.3). */
   private tls12 = false;
 
+  constructor(
+    private readonly keyLog: KeyLog,
+    private readonly crypto: CryptoProvider,
+  ) {
+    this.dirs.A.http.peer = this.dirs.B.http;
+    this.dirs.B.http.peer = this.dirs.A.http;
+  }
 
   /** Feeds in-order stream bytes sent by `side`; returns the notes for the records they completed. */
   push(side: Side, bytes: Uint8Array): Note[] {
