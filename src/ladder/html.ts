@@ -9,7 +9,8 @@ const CSS = `
 body { font-family: system-ui, 'DejaVu Sans', sans-serif; margin: 24px; color: #1b1b1b; background: #fafafa; }
 h1 { font-size: 20px; } h2 { font-size: 16px; margin-top: 28px; }
 table { border-collapse: collapse; font-size: 13px; background: #fff; }
-th, td { border: 1px solid #d0d7de; padding: 4px 8px; text-align: left; white-space: nowrap; }
+th, td { border: 1px solid #d0d7de; padding: 4px 8px; text-align: left; }
+td.nw { white-space: nowrap; }
 .legend { margin-top: 16px; }
 th { background: #eef3f8; }
 td.num { text-align: right; font-variant-numeric: tabular-nums; }
@@ -61,7 +62,7 @@ export function renderHtml(ladder: Ladder, source: string, connections: readonly
     for (const c of connections) {
       const s = c.summary;
       out.push(
-        `<tr><td><a href="#connection-${c.id}">${c.id}</a></td><td>${escapeXml(endpointText(c, 'A'))}</td><td>${escapeXml(endpointText(c, 'B'))}</td>` +
+        `<tr><td><a href="#connection-${c.id}">${c.id}</a></td><td class="nw">${escapeXml(endpointText(c, 'A'))}</td><td class="nw">${escapeXml(endpointText(c, 'B'))}</td>` +
           `<td>${escapeXml(startText(c))}</td><td class="num">${escapeXml(durationText(c))}</td><td class="num">${s.packets}</td><td class="num">${s.bytesAtoB}</td><td class="num">${s.bytesBtoA}</td><td>${s.handshake}</td><td>${endingText(c)}</td>` +
           `<td class="num">${s.retransmissions}</td><td class="num">${s.outOfOrder}</td><td>${escapeXml(tlsCell(c))}</td></tr>`,
       );

@@ -59,6 +59,8 @@ export interface SegmentEvent {
   sack: [number, number][];
   /** SYN options worth showing: "MSS=1460 WS=7 SACK_PERM TS". */
   options: string;
+  /** The TCP states (RFC 9293 names) this segment moved either end into, as inferred from the capture. */
+  states: Partial<Record<Side, string>>;
   /** TLS messages and HTTP lines whose last byte arrived in this segment, in stream order. */
   notes: Note[];
   /** pcapng comments on the packet (e.g. a state change). */

@@ -13,6 +13,7 @@ import { HttpTracker } from './http.js';
 import { KeyLog } from './keylog.js';
 import { decapsulate } from './link.js';
 import type { Connection, Ladder, SegmentEvent, Side } from './model.js';
+import { StateTracker } from './states.js';
 import { StreamReassembler } from './stream.js';
 import { TlsConversation, looksLikeTls } from './tls.js';
 
@@ -57,6 +58,7 @@ interface ConnState {
   sides: Record<Side, SideState>;
   mode: 'unknown' | 'tls' | 'plain';
   tls: TlsConversation | undefined;
+  states: StateTracker;
   events: Pending[];
   synFromA: boolean;
   synAckFromB: boolean;
@@ -216,6 +218,7 @@ export function buildLadder(file: CaptureFile, opts: LadderOptions = {}): Ladder
         sides: { A: a, B: b },
         mode: 'unknown',
         tls: undefined,
+        states: new StateTracker(syn ? (ackFlag ? 'syn-ack' : 'syn') : 'later'),
         events: [],
         synFromA: false,
         synAckFromB: false,
@@ -286,6 +289,7 @@ export function buildLadder(file: CaptureFile, opts: LadderOptions = {}): Ladder
       outOfOrder,
       dupAck,
       sack: [],
+      states: cs.states.segment(side, tcp.flags, tcp.seq, tcp.ack, len),
       options: syn ? describeOptions(tcp.options) : '',
       notes: [],
       comments: p.comments,

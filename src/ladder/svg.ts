@@ -21,6 +21,7 @@ text { font-family: 'DejaVu Sans Mono', Menlo, Consolas, monospace; font-size: 1
 .sub { fill: #555; }
 .time { fill: #555; font-size: 11px; }
 .frame { fill: #999; font-size: 10px; }
+.state { fill: #37474f; font-size: 10px; font-weight: bold; }
 .life { stroke: #9aa5b1; stroke-width: 2; stroke-dasharray: 6 4; }
 .box { fill: #eef3f8; stroke: #5b7083; stroke-width: 1; }
 .arrow { stroke-width: 1.6; fill: none; }
@@ -91,20 +92,23 @@ function connectionBlock(c: Connection, prefix: string, opts: RenderOptions = {}
   if (c.summary.outOfOrder > 0) facts.push(`${c.summary.outOfOrder} out of order`);
   if (tls !== undefined) facts.push(`${tls.version}${tls.suite ? ' ' + tls.suite : ''}${tls.keysFound ? ', decrypted with the capture’s key log' : ', no keys (encrypted)'}`);
   out.push(`<text class="title" x="12" y="20">${escapeXml(title)}</text>`);
-  out.push(`<text class="sub" x="12" y="38">${escapeXml(facts.join(' · '))}</text>`);
+  // The facts wrap onto a second line when long; everything below moves down by `dy`.
+  const factLines = wrap(facts.join(' · '), 130, 2);
+  factLines.forEach((l, i) => out.push(`<text class="sub" x="12" y="${38 + i * 14}">${escapeXml(l)}</text>`));
+  const dy = (factLines.length - 1) * 14;
   const roleA = c.initiatorKnown ? 'A · opened the connection' : 'A · (SYN not captured)';
   const roleB = c.initiatorKnown ? 'B · answered' : 'B';
   for (const [x, ep, role] of [
     [X_A, endpointText(c, 'A'), roleA],
     [X_B, endpointText(c, 'B'), roleB],
   ] as const) {
-    out.push(`<rect class="box" x="${x - 120}" y="48" width="240" height="36" rx="4"/>`);
-    out.push(`<text x="${x}" y="63" text-anchor="middle">${escapeXml(ep)}</text>`);
-    out.push(`<text class="sub" x="${x}" y="78" text-anchor="middle">${escapeXml(role)}</text>`);
+    out.push(`<rect class="box" x="${x - 120}" y="${48 + dy}" width="240" height="36" rx="4"/>`);
+    out.push(`<text x="${x}" y="${63 + dy}" text-anchor="middle">${escapeXml(ep)}</text>`);
+    out.push(`<text class="sub" x="${x}" y="${78 + dy}" text-anchor="middle">${escapeXml(role)}</text>`);
   }
-  out.push(`<text class="time" x="12" y="${HEADER - 4}">time</text>`);
+  out.push(`<text class="time" x="12" y="${HEADER + dy - 4}">time</text>`);
 
-  let y = HEADER + 6;
+  let y = HEADER + dy + 6;
   let prevMs: number | undefined;
   const rows: string[] = [];
   for (const ev of c.segments.slice(0, maxArrows)) {
@@ -136,7 +140,14 @@ function connectionBlock(c: Connection, prefix: string, opts: RenderOptions = {}
     g.push(`<g class="ev ${kind}" data-frame="${ev.frame}" data-from="${ev.from}" data-dir="${dir}">`);
     g.push(`<title>${escapeXml(`frame ${ev.frame}, ${dir}: ${segmentLabel(ev)}`)}</title>`);
     g.push(`<text class="time" x="12" y="${f(arrowY + 4)}">${escapeXml(relTime(ev.relMs))}</text>`);
-    g.push(`<text class="frame" x="${X_A - 40}" y="${f(arrowY + 4)}" text-anchor="end">#${ev.frame}</text>`);
+    g.push(`<text class="frame" x="104" y="${f(arrowY + 4)}">#${ev.frame}</text>`);
+    // The states this segment moved each end into: the sender's where the arrow leaves, the receiver's where it lands.
+    for (const s of ['A', 'B'] as const) {
+      const st = ev.states[s];
+      if (st === undefined) continue;
+      const y = s === ev.from ? arrowY : arrowY + SLANT;
+      g.push(s === 'A' ? `<text class="state" x="${X_A - 8}" y="${f(y + 4)}" text-anchor="end">${escapeXml(st)}</text>` : `<text class="state" x="${X_B + 8}" y="${f(y + 4)}">${escapeXml(st)}</text>`);
+    }
     lines.forEach((l, i) => {
       g.push(`<text class="${l.cls}" x="${(X_A + X_B) / 2}" y="${f(textTop + (i + 1) * LINE - 3)}" text-anchor="middle">${escapeXml(l.text)}</text>`);
     });
@@ -152,7 +163,7 @@ function connectionBlock(c: Connection, prefix: string, opts: RenderOptions = {}
   }
   if (c.segments.length === 0) y += 20;
   const bottom = y + 6;
-  out.unshift(`<line class="life" x1="${X_A}" y1="84" x2="${X_A}" y2="${f(bottom)}"/><line class="life" x1="${X_B}" y1="84" x2="${X_B}" y2="${f(bottom)}"/>`);
+  out.unshift(`<line class="life" x1="${X_A}" y1="${84 + dy}" x2="${X_A}" y2="${f(bottom)}"/><line class="life" x1="${X_B}" y1="${84 + dy}" x2="${X_B}" y2="${f(bottom)}"/>`);
   out.push(...rows);
   return { body: out.join('\n'), height: bottom + 10 };
 }
@@ -176,6 +187,8 @@ function legendBlock(prefix: string): Block {
   y += 20;
   out.push(`<text class="http" x="12" y="${y}">GET / HTTP/1.1</text><text x="130" y="${y}">HTTP first line</text>`);
   out.push(`<text class="sub" x="440" y="${y}">Seq/Ack relative to each side's ISN; Len = payload bytes</text>`);
+  y += 20;
+  out.push(`<text class="state" x="12" y="${y}">ESTABLISHED</text><text x="110" y="${y}">the TCP state an end moves into (RFC 9293 names), inferred from the packets seen</text>`);
   return { body: out.join('\n'), height: y + 14 };
 }
 

@@ -54,6 +54,42 @@ describe('connection reconstruction', () => {
     expect(c!.segments.map((s) => s.relMs)).toEqual(c!.segments.map((_, i) => (i * 100_000) / 1e6));
   });
 
+  it('infers_each_ends_tcp_states_through_the_handshake_and_an_active_close', () => {
+    const conv = new Conversation().handshake().send('A', TCP_PSH | TCP_ACK, text('hi')).send('B', TCP_ACK).close();
+    const c = ladderOf(conv.packets).connections[0]!;
+    expect(c.segments.map((x) => `${flagText(x.flags)}: ${JSON.stringify(x.states)}`)).toEqual([
+      'SYN: {"A":"SYN-SENT","B":"SYN-RECEIVED"}',
+      'SYN, ACK: {"A":"ESTABLISHED"}',
+      'ACK: {"B":"ESTABLISHED"}',
+      'PSH, ACK: {}',
+      'ACK: {}',
+      'FIN, ACK: {"A":"FIN-WAIT-1","B":"CLOSE-WAIT"}',
+      // B's FIN also acknowledges A's: A passes FIN-WAIT-2 on the way to TIME-WAIT.
+      'FIN, ACK: {"A":"TIME-WAIT","B":"LAST-ACK"}',
+      'ACK: {"B":"CLOSED"}',
+    ]);
+  });
+
+  it('infers_closing_for_a_simultaneous_close_and_closed_after_a_reset', () => {
+    const conv = new Conversation().handshake();
+    const a = conv.nextSeq('A');
+    const b = conv.nextSeq('B');
+    // Both FINs cross: each acknowledges only the data before the other's FIN.
+    conv.send('A', TCP_FIN | TCP_ACK, undefined, { ack: b }).send('B', TCP_FIN | TCP_ACK, undefined, { ack: a });
+    conv.send('A', TCP_ACK, undefined, { seq: a + 1, ack: b + 1 }).send('B', TCP_ACK, undefined, { seq: b + 1, ack: a + 1 });
+    const c = ladderOf(conv.packets).connections[0]!;
+    expect(c.segments.slice(3).map((x) => JSON.stringify(x.states))).toEqual([
+      '{"A":"FIN-WAIT-1","B":"CLOSE-WAIT"}',
+      '{"A":"CLOSING","B":"LAST-ACK"}',
+      '{"B":"CLOSED"}',
+      '{"A":"TIME-WAIT"}',
+    ]);
+    const reset = ladderOf(new Conversation().handshake().send('B', TCP_RST | TCP_ACK).packets).connections[0]!;
+    expect(reset.segments.at(-1)!.states).toEqual({ A: 'CLOSED', B: 'CLOSED' });
+    const midway = ladderOf(new Conversation().handshake().close().packets.slice(3)).connections[0]!;
+    expect(midway.segments.map((x) => JSON.stringify(x.states))).toEqual(['{"A":"FIN-WAIT-1","B":"CLOSE-WAIT"}', '{"A":"TIME-WAIT","B":"LAST-ACK"}', '{"B":"CLOSED"}']);
+  });
+
   it('shows_windows_scaled_once_both_syns_carried_window_scale', () => {
     const conv = new Conversation().handshake().send('A', TCP_ACK, undefined, { window: 500 });
     const c = ladderOf(conv.packets).connections[0]!;

@@ -191,8 +191,8 @@ describe('HTML page', () => {
     const svgs = html.match(/<svg[\s\S]*?<\/svg>/g)!;
     expect(svgs).toHaveLength(3);
     for (const s of svgs) parseXml(s);
-    expect(html).toContain('<td><a href="#connection-1">1</a></td><td>198.18.0.1:43210</td><td>198.18.0.2:443</td>');
-    expect(html).toContain('<td><a href="#connection-2">2</a></td><td>198.18.0.1:40200</td><td>198.18.0.2:80</td>');
+    expect(html).toContain('<td><a href="#connection-1">1</a></td><td class="nw">198.18.0.1:43210</td><td class="nw">198.18.0.2:443</td>');
+    expect(html).toContain('<td><a href="#connection-2">2</a></td><td class="nw">198.18.0.1:40200</td><td class="nw">198.18.0.2:80</td>');
     expect(html).toMatch(/TLS 1\.3 TLS_AES_128_GCM_SHA256 sni=tunstack\.test \(decrypted \d+ records\)/);
     expect(html).toContain('<section class="connection" id="connection-2">');
     // When each connection started (UTC, µs) and how long it lasted, from the packets' timestamps.
