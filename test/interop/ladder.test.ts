@@ -1,7 +1,7 @@
 // `tunstack ladder` on real captures (root): (a) tunstack serve --pcap while curl fetches over HTTPS
 // and HTTP — the diagram shows SYN, SYN-ACK, ACK, ClientHello … Finished (decrypted through the
 // capture's DSB), the HTTP request and response, and the FINs in order, and headless Chromium renders
-// the page to a PNG; (b) classic pcap from tcpdump -w of a kernel-to-kernel connection between two
+// the page to a PNG, and the TCP states inferred for tunstack's end match its own --trace-states; (b) classic pcap from tcpdump -w of a kernel-to-kernel connection between two
 // namespaces joined by a veth pair (Ethernet, µs; and -i any with ns timestamps: Linux cooked); both
 // cross-checked against tshark (handshake messages per frame, relative seq/ack, length, scaled window),
 // and, with packets lost both ways (--impair), the same retransmitted/out-of-order segments and
@@ -89,12 +89,13 @@ describe.skipIf(!isRoot)('tunstack ladder on real captures (root)', () => {
     namespaces.push(ns);
     const pcap = join(dir, 'serve.pcapng');
     const state = join(dir, 'state');
-    serve = await startServe(['--netns', ns, '--pcap', pcap, '--state', state], { TUNSTACK_STATE: state });
+    serve = await startServe(['--netns', ns, '--pcap', pcap, '--state', state, '--trace-states'], { TUNSTACK_STATE: state });
     const https = await inNs(ns, 'curl', ['-sS', '--max-time', '10', '--cacert', join(state, 'ca.pem'), 'https://198.18.0.2/echo']);
     expect(https.stderr).toBe('');
     expect(https.stdout).toMatch(/^GET \/echo HTTP\/1\.1/);
     const http = await inNs(ns, 'curl', ['-sS', '--max-time', '10', 'http://198.18.0.2/bytes/3000', '-o', '/dev/null', '-w', '%{http_code}']);
     expect(http.stdout).toBe('200');
+    const trace = serve.stderr();
     expect(await serve.stop()).toBe(0);
     serve = undefined;
 
@@ -132,6 +133,13 @@ describe.skipIf(!isRoot)('tunstack ladder on real captures (root)', () => {
     const cap = readCaptureFile(readFileSync(pcap));
     if (!cap.ok) throw new Error(cap.error);
     const conn = buildLadder(cap.value).connections.find((c) => c.b.port === 443)!;
+    // The states inferred for tunstack's end (B) are the ones tunstack itself went through (--trace-states).
+    const traced = trace
+      .split('\n')
+      .filter((l) => l.includes(`tcp ${conn.a.addr}:${conn.a.port} → :443 `))
+      .map((l) => l.split(' → ').at(-1)!.trim());
+    expect(traced[0]).toBe('SYN-RECEIVED');
+    expect(conn.segments.flatMap((x) => (x.states.B !== undefined ? [x.states.B] : []))).toEqual(traced);
     const ours = conn.segments
       .map((x) => [String(x.frame), x.notes.flatMap((n) => (n.kind === 'tls' && HANDSHAKE_TYPE[n.message] !== undefined ? [HANDSHAKE_TYPE[n.message]] : [])).join(',')])
       .filter(([, types]) => types !== '');
