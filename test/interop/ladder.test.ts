@@ -1,11 +1,11 @@
 // `tunstack ladder` on real captures (root): (a) tunstack serve --pcap while curl fetches over HTTPS
 // and HTTP — the diagram shows SYN, SYN-ACK, ACK, ClientHello … Finished (decrypted through the
-// capture's DSB), the HTTP request and response, and the FINs in order, and headless Chromium renders
-// the page to a PNG, and the TCP states inferred for tunstack's end match its own --trace-states; (b) classic pcap from tcpdump -w of a kernel-to-kernel connection between two
-// namespaces joined by a veth pair (Ethernet, µs; and -i any with ns timestamps: Linux cooked); both
-// cross-checked against tshark (handshake messages per frame, relative seq/ack, length, scaled window),
-// and, with packets lost both ways (--impair), the same retransmitted/out-of-order segments and
-// duplicate ACKs as tshark.
+// capture's DSB), the HTTP request and response, and the FINs in order; headless Chromium renders the
+// page to a PNG; the TCP states inferred for tunstack's end match its own --trace-states; (b) classic
+// pcap from tcpdump -w of a kernel-to-kernel connection between two namespaces joined by a veth pair
+// (Ethernet, µs; and -i any with ns timestamps: Linux cooked). Both are cross-checked against tshark
+// (handshake messages per frame, relative seq/ack, length, scaled window), and, with packets lost both
+// ways (--impair), so are the retransmitted/out-of-order segments and the duplicate ACKs.
 
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
