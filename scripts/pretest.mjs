@@ -18,6 +18,8 @@ export const TOOLS = {
   openssl: 'openssl',
   tshark: 'tshark',
   python3: 'python3',
+  tcpdump: 'tcpdump', // ladder interop: classic pcap of a kernel-to-kernel connection
+  chromium: 'chromium', // ladder interop: renders the HTML diagrams headless to a PNG
 };
 
 function have(cmd) {

@@ -82,7 +82,17 @@ export interface DsbBlock extends BlockBase {
   text?: string;
 }
 
-export type PcapngBlock = ShbBlock | IdbBlock | EpbBlock | DsbBlock;
+/** pcapng §4.4 Simple Packet Block: a packet of interface 0 with no timestamp and no options. */
+export interface SpbBlock extends BlockBase {
+  kind: 'spb';
+  /** Always 0: "the Simple Packet Block ... is captured on the interface previously specified in the first IDB". */
+  interfaceId: 0;
+  originalLength: number;
+  /** Captured packet bytes (without padding): a view into the input. */
+  data: Uint8Array;
+}
+
+export type PcapngBlock = ShbBlock | IdbBlock | EpbBlock | DsbBlock | SpbBlock;
 
 export type PcapngProblemKind =
   /** The input ends inside a block (e.g. the writer was killed): parsing stops here. */
@@ -109,7 +119,7 @@ export interface PcapngProblem {
 
 export interface PcapngFile {
   blocks: PcapngBlock[];
-  /** Well-framed blocks of other types (SPB, NRB, ISB, custom …), passed over. */
+  /** Well-framed blocks of other types (NRB, ISB, custom …), passed over. */
   skippedBlocks: number;
   problems: PcapngProblem[];
   /** Where the walk stopped: bytes.length unless a framing problem stopped it earlier. */
@@ -288,6 +298,12 @@ export function readPcapng(input: Uint8Array): Parsed<PcapngFile, PcapngReadErro
         else file.blocks.push(r);
         break;
       }
+      case BlockType.SimplePacket: {
+        const r = readSpb(c, blockStart, body, bodyEnd, total, interfaces);
+        if (typeof r === 'string') problem(r, blockStart);
+        else file.blocks.push(r);
+        break;
+      }
       case BlockType.DecryptionSecrets: {
         const r = readDsb(c, blockStart, body, bodyEnd, total);
         if (typeof r === 'string') problem(r, blockStart);
@@ -419,6 +435,29 @@ function readEpb(
     else if (dir === EPB_FLAGS_OUTBOUND) epb.direction = 'outbound';
   }
   return epb;
+}
+
+/** pcapng §4.4 Simple Packet Block. */
+function readSpb(
+  c: Cursor,
+  offset: number,
+  body: number,
+  end: number,
+  length: number,
+  interfaces: readonly IdbBlock[],
+): SpbBlock | PcapngProblemKind {
+  if (end - body < 4) return 'malformed-block';
+  const idb = interfaces[0];
+  // §4.4: "The Simple Packet Block ... MUST NOT appear in a Section that has more than one interface" —
+  // and it needs at least that one to say what the bytes are.
+  if (idb === undefined) return 'unknown-interface';
+  const originalLength = c.u32(body);
+  // §4.4: "the Captured Packet Length ... is the minimum value among the Original Packet Length and the
+  // value of the SnapLen field in the IDB (or the Original Packet Length if SnapLen is zero)", bounded by the block.
+  let captured = Math.min(originalLength, end - body - 4);
+  if (idb.snapLen !== 0) captured = Math.min(captured, idb.snapLen);
+  const data = c.bytes.subarray(body + 4, body + 4 + captured);
+  return { kind: 'spb', offset, length, interfaceId: 0, originalLength, data, options: [], comments: [] };
 }
 
 /** pcapng §4.7 Decryption Secrets Block. */
