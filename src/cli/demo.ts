@@ -127,6 +127,8 @@ export async function demo(argv: string[]): Promise<number> {
   say(`   wireshark ${file}`);
   say(`   tshark -r ${file} -Y http`);
   say(`   tshark -r ${file} -Y frame.comment -T fields -e frame.number -e frame.comment`);
+  say(`  or draw each connection as a ladder diagram (SVG in an HTML page; open it in a browser):`);
+  say(`   tunstack ladder ${file}        (from the checkout: node dist/cli/main.js ladder ${file})`);
   say(`== removed namespace ${ns}, its TUN device and the kernel-side processes${tempState ? `, and the temporary CA in ${tempState}` : ''}`);
   return ok && !captureError ? 0 : 1;
 }
