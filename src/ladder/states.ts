@@ -3,21 +3,12 @@
 // arrives. An inference: what the capture point saw, not what the hosts' TCBs held.
 
 import * as seqn from '../tcp/seq.js';
+import type { TcpState } from '../tcp/state.js';
 import { TCP_ACK, TCP_FIN, TCP_RST, TCP_SYN } from '../wire/tcp.js';
 import type { Side } from './model.js';
 
-export type TcpStateName =
-  | 'CLOSED'
-  | 'LISTEN'
-  | 'SYN-SENT'
-  | 'SYN-RECEIVED'
-  | 'ESTABLISHED'
-  | 'FIN-WAIT-1'
-  | 'FIN-WAIT-2'
-  | 'CLOSE-WAIT'
-  | 'CLOSING'
-  | 'LAST-ACK'
-  | 'TIME-WAIT';
+/** The RFC 9293 state names, the same type the TCP core uses. */
+export type TcpStateName = TcpState;
 
 export class StateTracker {
   private readonly state: Record<Side, TcpStateName>;

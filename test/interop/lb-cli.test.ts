@@ -2,65 +2,16 @@
 // "ready", flow trace lines with the decision taken, SIGUSR1 stats, and SIGHUP reloading the config
 // without dropping an established flow (a 20 MiB download on a backend the new config removes).
 
-import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CLI, inNs, isRoot, sh } from '../helpers/harness.js';
 import { BACKEND_KEYS, patternSha256, requestMany, sleep, startBackends, tally, type Backends } from '../lb/lb-env.js';
+import { startLb, waitForText, type LbProc } from '../lb/lb-cli.js';
 
 const MiB20 = 20 * 1024 * 1024;
 
-interface LbProc {
-  proc: ChildProcess;
-  out: () => string;
-  err: () => string;
-  stop: () => Promise<number | null>;
-}
-
-function startLb(args: string[]): Promise<LbProc> {
-  const proc = spawn(process.execPath, [CLI, 'lb', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-  let out = '';
-  let err = '';
-  proc.stdout!.on('data', (d: Buffer) => (out += d.toString()));
-  proc.stderr!.on('data', (d: Buffer) => (err += d.toString()));
-  const exited = new Promise<number | null>((r) => proc.on('exit', (c) => r(c)));
-  const h: LbProc = {
-    proc,
-    out: () => out,
-    err: () => err,
-    stop: async () => {
-      if (proc.exitCode === null && proc.signalCode === null) proc.kill('SIGTERM');
-      const k = setTimeout(() => proc.kill('SIGKILL'), 10_000);
-      const c = await exited;
-      clearTimeout(k);
-      return c;
-    },
-  };
-  return new Promise((resolve, reject) => {
-    const t = setTimeout(() => {
-      proc.kill('SIGKILL');
-      reject(new Error(`tunstack lb not ready in 15 s: ${err}`));
-    }, 15_000);
-    proc.stdout!.on('data', () => {
-      if (/^ready /m.test(out)) {
-        clearTimeout(t);
-        resolve(h);
-      }
-    });
-    void exited.then((c) => {
-      clearTimeout(t);
-      reject(new Error(`tunstack lb exited with ${c}: ${err}`));
-    });
-  });
-}
-
-const waitForText = async (get: () => string, re: RegExp, ms: number) => {
-  const t0 = performance.now();
-  while (performance.now() - t0 < ms && !re.test(get())) await sleep(50);
-  return re.test(get());
-};
 
 describe.skipIf(!isRoot || !existsSync(CLI))('tunstack lb command line', () => {
   const dir = mkdtempSync(join(tmpdir(), 'tunstack-lbcli-'));
