@@ -22,6 +22,8 @@ import {
   type Ipv4Header,
 } from '../wire/ipv4.js';
 import { emitTcp, parseTcp, tcpLen, type TcpRepr, type TcpSegment } from '../wire/tcp.js';
+
+const NO_CHECKSUM = { checksum: false } as const;
 import { parseUdp } from '../wire/udp.js';
 import { resetForClosedPort } from '../tcp/closed.js';
 import { newCounters, type DropReason, type IpCounters } from './counters.js';
@@ -222,9 +224,11 @@ export class Ipv4Host {
   sendTcp(dst: number, repr: TcpRepr): void {
     const len = tcpLen(repr);
     const pkt = this.newPacket(IPPROTO_TCP, dst, len);
-    emitTcp(repr, this.address, dst, pkt, IPV4_HEADER_LEN);
     // A TSO super-segment is larger than the MTU on purpose: the link cuts it, we never fragment it.
-    if (repr.gsoSize && pkt.length > this.mtu) this.queue(pkt, repr.gsoSize);
+    // Its checksum is left to the link (CHECKSUM_PARTIAL: the kernel completes it per segment).
+    const gso = repr.gsoSize !== undefined && repr.gsoSize > 0 && pkt.length > this.mtu;
+    emitTcp(repr, this.address, dst, pkt, IPV4_HEADER_LEN, gso ? NO_CHECKSUM : undefined);
+    if (gso) this.queue(pkt, repr.gsoSize);
     else this.queue(pkt);
   }
 

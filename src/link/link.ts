@@ -23,7 +23,8 @@ export interface Link {
    * Transmits a batch. The link is done with the buffers when send returns (it wrote or copied
    * them), so the caller may reuse them. Packets the link cannot deliver are counted, not thrown.
    * `gso[i] > 0` marks packet i as a TCP super-segment to be cut into segments of that many data
-   * octets (only sent to links with `tsoMaxSize`).
+   * octets (only sent to links with `tsoMaxSize`); its TCP checksum field is not filled in (the link
+   * hands it to the kernel as CHECKSUM_PARTIAL; a link that shows it to anyone fills it first).
    */
   send(packets: readonly Uint8Array[], gso?: readonly number[]): void;
   /** Largest TCP super-segment (IPv4 packet bytes) the link can have segmented for it (TSO); absent: none. */

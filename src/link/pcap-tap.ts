@@ -18,6 +18,7 @@ import {
   enhancedPacketLen,
 } from '../capture/pcapng.js';
 import type { BatchReceiver, Link } from './link.js';
+import { fillTcpChecksum } from '../wire/tcp.js';
 import { causeOf, isSegmentOf, packetFlow, type TapConnection } from './pcap-flow.js';
 
 /**
@@ -417,6 +418,9 @@ export class PcapTap implements Link {
 
   send(packets: readonly Uint8Array[], gso?: readonly number[]): void {
     this.flushInbound(); // what arrived comes before what the stack answers
+    // Super-segments come without their TCP checksum (the kernel computes it per segment): the
+    // capture shows them with the checksum the packet stands for.
+    if (gso !== undefined && this.active) for (let i = 0; i < packets.length; i++) if ((gso[i] ?? 0) > 0) fillTcpChecksum(packets[i]!);
     this.record(packets, 'outbound');
     this.inner.send(packets, gso);
   }

@@ -129,8 +129,10 @@ export function tcpLen(repr: TcpRepr): number {
  * Writes a segment at `offset`, options and checksum included; returns the bytes written.
  * A payload that already sits at its place in `buf` is not copied. Throws RangeError on caller
  * mistakes (options over 40 bytes, small buffer, field out of range).
+ * `checksum: false` leaves the checksum field zero, for a TSO super-segment whose checksum the link
+ * (the kernel, per segment) computes: summing 64 KB that nobody reads is the send path's largest cost.
  */
-export function emitTcp(repr: TcpRepr, src: number, dst: number, buf: Uint8Array, offset = 0): number {
+export function emitTcp(repr: TcpRepr, src: number, dst: number, buf: Uint8Array, offset = 0, opts?: { checksum?: boolean }): number {
   const optionsLen = tcpOptionsLen(repr.options);
   if (optionsLen > TCP_MAX_OPTIONS_LEN) {
     throw new RangeError(`emitTcp: options need ${optionsLen} bytes, at most ${TCP_MAX_OPTIONS_LEN} fit`);
@@ -170,10 +172,30 @@ export function emitTcp(repr: TcpRepr, src: number, dst: number, buf: Uint8Array
   buf[o + 19] = urgentPointer;
   // RFC 9293 §3.1: the pseudo-header carries "the TCP header length plus the data length in
   // octets ... it does not count the 12 octets of the pseudo-header".
+  if (opts?.checksum === false) return len;
   const checksum = foldChecksum(onesSum(buf, o, o + len, pseudoHeaderSum(src, dst, IPPROTO_TCP, len)));
   buf[o + 16] = checksum >>> 8;
   buf[o + 17] = checksum;
   return len;
+}
+
+/**
+ * Fills in the TCP checksum of a whole IPv4/TCP packet in place (RFC 9293 §3.1), e.g. for a super-segment
+ * emitted without one. Returns false, changing nothing, when the packet is not IPv4/TCP with a sound header.
+ */
+export function fillTcpChecksum(packet: Uint8Array): boolean {
+  if (packet.length < 40 || packet[0]! >> 4 !== 4 || packet[9] !== IPPROTO_TCP) return false;
+  const ihl = (packet[0]! & 0x0f) * 4;
+  if (ihl < 20 || packet.length < ihl + TCP_HEADER_LEN) return false;
+  const src = readU32(packet, 12);
+  const dst = readU32(packet, 16);
+  const len = packet.length - ihl;
+  packet[ihl + 16] = 0;
+  packet[ihl + 17] = 0;
+  const checksum = foldChecksum(onesSum(packet, ihl, packet.length, pseudoHeaderSum(src, dst, IPPROTO_TCP, len)));
+  packet[ihl + 16] = checksum >>> 8;
+  packet[ihl + 17] = checksum;
+  return true;
 }
 
 /** The repr that re-emits a parsed segment. */

@@ -5,6 +5,7 @@ import { describe, expect, it } from 'vitest';
 import {
   describeFlags,
   emitTcp,
+  fillTcpChecksum,
   parseTcp,
   segmentLength,
   TCP_ACK,
@@ -246,6 +247,28 @@ describe('emitTcp', () => {
       const out = emitted(tcpReprOf(parsed(seg, src, dst)), src, dst);
       expect(toHex(out), name).toBe(toHex(seg));
     }
+  });
+
+  it('leaves_the_checksum_to_the_link_when_asked_and_fill_tcp_checksum_restores_it', () => {
+    const repr: TcpRepr = { srcPort: 80, dstPort: 40000, seq: 1, ack: 2, flags: TCP_ACK | TCP_PSH, window: 512, payload: new Uint8Array(3000).fill(7) };
+    const len = tcpLen(repr);
+    const full = new Uint8Array(20 + len);
+    const bare = new Uint8Array(20 + len);
+    for (const b of [full, bare]) {
+      b.set([0x45, 0, (20 + len) >> 8, (20 + len) & 0xff, 0, 0, 0x40, 0, 64, 6, 0, 0, 198, 18, 0, 2, 198, 18, 0, 1]);
+    }
+    emitTcp(repr, TUNSTACK, KERNEL, full, 20);
+    emitTcp(repr, TUNSTACK, KERNEL, bare, 20, { checksum: false });
+    expect([bare[36], bare[37]]).toEqual([0, 0]);
+    expect(toHex(bare.subarray(38))).toBe(toHex(full.subarray(38)));
+    expect(fillTcpChecksum(bare)).toBe(true);
+    expect(toHex(bare)).toBe(toHex(full));
+    expect(parseTcp(bare.subarray(20), TUNSTACK, KERNEL).ok).toBe(true);
+    // Not IPv4/TCP: left alone.
+    const udp = full.slice();
+    udp[9] = 17;
+    expect(fillTcpChecksum(udp)).toBe(false);
+    expect(fillTcpChecksum(new Uint8Array(10))).toBe(false);
   });
 
   it('lays_out_options_like_linux', () => {
