@@ -24,6 +24,9 @@ import {
 import { emitTcp, parseTcp, tcpLen, type TcpRepr, type TcpSegment } from '../wire/tcp.js';
 
 const NO_CHECKSUM = { checksum: false } as const;
+/** The outbound arena's first and largest sizes (bytes). */
+const ARENA_MIN = 256 * 1024;
+const ARENA_MAX = 4 * 1024 * 1024;
 import { parseUdp } from '../wire/udp.js';
 import { resetForClosedPort } from '../tcp/closed.js';
 import { newCounters, type DropReason, type IpCounters } from './counters.js';
@@ -79,6 +82,15 @@ export class Ipv4Host {
   private tcpPending = false;
   private tcpPendingNow = 0;
   private readonly reassembler: Reassembler;
+  /**
+   * Outbound TCP packets are carved from this arena until the owner of the outbox says the link is done
+   * with them (releaseTransmitted): no allocation, no zero-filling of a 64 KB buffer per super-segment.
+   * Until that call (or when it fills up), packets are allocated as usual, so a caller that keeps them
+   * never sees them overwritten. Grown (up to ARENA_MAX) when a batch did not fit.
+   */
+  private arena: Uint8Array = EMPTY;
+  private arenaUsed = 0;
+  private arenaShort = false;
 
   constructor(opts: Ipv4HostOptions) {
     this.address = opts.address >>> 0;
@@ -193,6 +205,19 @@ export class Ipv4Host {
   /** The TSO segment size of the packet pollTransmit returned last (0: an ordinary packet). */
   lastGso = 0;
 
+  /**
+   * Says that every packet pollTransmit returned so far has been written or copied (the Link contract:
+   * the link is done with the buffers when send returns): their storage is reused for the next ones.
+   */
+  releaseTransmitted(): void {
+    if (this.outHead < this.outbox.length) return; // some are still queued: keep everything
+    this.arenaUsed = 0;
+    if (this.arenaShort) {
+      this.arenaShort = false;
+      this.arena = new Uint8Array(Math.min(ARENA_MAX, Math.max(ARENA_MIN, this.arena.length * 2)));
+    }
+  }
+
   /** The earliest deadline (ms) at which handleTimeout must run, or undefined. */
   pollTimeout(): number | undefined {
     const a = this.reassembler.pollTimeout();
@@ -223,7 +248,8 @@ export class Ipv4Host {
   /** Sends a TCP segment from tunstack's address (the TCP layer's way out). */
   sendTcp(dst: number, repr: TcpRepr): void {
     const len = tcpLen(repr);
-    const pkt = this.newPacket(IPPROTO_TCP, dst, len);
+    // emitTcp writes every byte of the segment, so arena storage needs no clearing.
+    const pkt = this.newPacket(IPPROTO_TCP, dst, len, 0, this.arenaSlice(IPV4_HEADER_LEN + len));
     // A TSO super-segment is larger than the MTU on purpose: the link cuts it, we never fragment it.
     // Its checksum is left to the link (CHECKSUM_PARTIAL: the kernel completes it per segment).
     const gso = repr.gsoSize !== undefined && repr.gsoSize > 0 && pkt.length > this.mtu;
@@ -300,8 +326,19 @@ export class Ipv4Host {
     this.queue(pkt);
   }
 
-  private newPacket(protocol: number, dst: number, payloadLength: number, dscpEcn = 0): Uint8Array {
-    const pkt = new Uint8Array(IPV4_HEADER_LEN + payloadLength);
+  /** `size` bytes of arena storage (stale contents), or undefined when the arena cannot hold them now. */
+  private arenaSlice(size: number): Uint8Array | undefined {
+    const at = this.arenaUsed;
+    if (at + size > this.arena.length) {
+      if (this.arena.length < ARENA_MAX) this.arenaShort = true;
+      return undefined;
+    }
+    this.arenaUsed = (at + size + 7) & ~7;
+    return this.arena.subarray(at, at + size);
+  }
+
+  private newPacket(protocol: number, dst: number, payloadLength: number, dscpEcn = 0, storage?: Uint8Array): Uint8Array {
+    const pkt = storage ?? new Uint8Array(IPV4_HEADER_LEN + payloadLength);
     emitIpv4Header(
       { src: this.address, dst, protocol, payloadLength, ttl: this.ttl, id: this.nextId, dscpEcn: dscpEcn & 0xfc },
       pkt,

@@ -209,6 +209,8 @@ export class Stack implements SocketDriver, ServerDriver {
       if (anyGso) this.link.send(batch, gso);
       else this.link.send(batch);
       batch.length = 0;
+      // The link is done with the buffers (Link.send's contract): the host may reuse their storage.
+      this.host.releaseTransmitted();
     }
     gso.length = 0;
     this.armTimer();

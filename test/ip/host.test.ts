@@ -5,6 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { SimLink } from '../../src/link/sim-link.js';
 import { Stack } from '../../src/socket/stack.js';
 import { totalAccepted, totalDropped } from '../../src/ip/counters.js';
+import { Ipv4Host } from '../../src/ip/host.js';
 import { emitIcmp, icmpLen, parseIcmp, UNREACH_PORT, UNREACH_PROTOCOL, type IcmpMessage } from '../../src/wire/icmp.js';
 import { emitIpv4Header, IPPROTO_ICMP, IPPROTO_TCP, IPPROTO_UDP, parseIpv4, type Ipv4Repr } from '../../src/wire/ipv4.js';
 import { emitTcp, parseTcp, tcpLen, TCP_ACK, TCP_FIN, TCP_RST, TCP_SYN, type TcpRepr } from '../../src/wire/tcp.js';
@@ -234,5 +235,63 @@ describe('drops, counted by reason', () => {
       }
     }
     expect(sent).toBeGreaterThan(0);
+  });
+});
+
+describe('outbound packet storage', () => {
+  /** A TCP layer that sends the segments it is given, once per flush. */
+  function fakeTcp(queue: TcpRepr[]) {
+    return {
+      handleSegment: () => false,
+      handleTimeout: () => {},
+      flush: () => {},
+      pollTransmit: () => {
+        const repr = queue.shift();
+        return repr === undefined ? undefined : { dst: KERNEL, repr };
+      },
+      pollTimeout: () => undefined,
+    };
+  }
+  const seg = (n: number): TcpRepr => ({ srcPort: 80, dstPort: 40000, seq: n, ack: 1, flags: TCP_ACK, window: 100, payload: new Uint8Array(1000).fill(n) });
+
+  it('never_reuses_a_packets_storage_before_release_transmitted_and_reuses_it_after', () => {
+    const host = new Ipv4Host({ address: US, mtu: 1500 });
+    const queue: TcpRepr[] = [];
+    host.attachTcp(fakeTcp(queue));
+    const drain = (): Uint8Array[] => {
+      host.flushTcp(0);
+      const out: Uint8Array[] = [];
+      for (let p = host.pollTransmit(); p !== undefined; p = host.pollTransmit()) out.push(p);
+      return out;
+    };
+    // No release yet: every packet has its own storage, and the first ones stay intact.
+    queue.push(seg(1), seg(2));
+    const first = drain();
+    queue.push(seg(3));
+    drain();
+    expect(first.map((p) => p[60])).toEqual([1, 2]);
+    expect(first[0]!.buffer).not.toBe(first[1]!.buffer);
+    // Released (the link wrote them): from then on packets come from one reused arena.
+    host.releaseTransmitted();
+    queue.push(seg(4), seg(5));
+    const a = drain();
+    host.releaseTransmitted();
+    queue.push(seg(6));
+    const b = drain();
+    expect(a[0]!.buffer).toBe(a[1]!.buffer);
+    expect(b[0]!.buffer).toBe(a[0]!.buffer);
+    expect(b[0]!.byteOffset).toBe(a[0]!.byteOffset); // the same bytes, rewritten
+    expect(parseTcp(b[0]!.subarray(20), US, KERNEL).ok).toBe(true);
+    expect(b[0]![60]).toBe(6);
+    // Packets still queued when release is called keep their storage.
+    queue.push(seg(7), seg(8));
+    host.flushTcp(0);
+    const kept = host.pollTransmit()!;
+    host.releaseTransmitted();
+    queue.push(seg(9));
+    host.flushTcp(0);
+    expect(kept[60]).toBe(7);
+    expect(host.pollTransmit()![60]).toBe(8);
+    expect(host.pollTransmit()![60]).toBe(9);
   });
 });
