@@ -96,10 +96,10 @@ class WatchLink implements Link {
     return this.inner.tsoMaxSize;
   }
   setReceiver(receiver: BatchReceiver): void {
-    this.inner.setReceiver((packets, gso) => {
+    this.inner.setReceiver((packets, gso, partial) => {
       this.observe(packets, 'in');
       try {
-        receiver(packets, gso);
+        receiver(packets, gso, partial);
       } finally {
         this.observe(packets, 'in-done');
       }

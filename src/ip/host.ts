@@ -21,9 +21,10 @@ import {
   parseIpv4,
   type Ipv4Header,
 } from '../wire/ipv4.js';
-import { emitTcp, parseTcp, tcpLen, type TcpRepr, type TcpSegment } from '../wire/tcp.js';
+import { emitTcp, fillTcpChecksum, parseTcp, tcpLen, type TcpRepr, type TcpSegment } from '../wire/tcp.js';
 
 const NO_CHECKSUM = { checksum: false } as const;
+const NO_VERIFY = { verifyChecksum: false } as const;
 /** The outbound arena's first and largest sizes (bytes). */
 const ARENA_MIN = 256 * 1024;
 const ARENA_MAX = 4 * 1024 * 1024;
@@ -117,11 +118,15 @@ export class Ipv4Host {
     this.tcp = tcp;
   }
 
-  /** One inbound IPv4 packet. Never throws on its contents: every packet is accepted or dropped-and-counted. */
-  handlePacket(now: number, bytes: Uint8Array): void {
+  /**
+   * One inbound IPv4 packet. Never throws on its contents: every packet is accepted or dropped-and-counted.
+   * `partialChecksum`: an IPv4/TCP packet whose checksum the local kernel left partial (CHECKSUM_PARTIAL,
+   * see BatchReceiver): it is not verified, as Linux does not verify it either (skb_csum_unnecessary).
+   */
+  handlePacket(now: number, bytes: Uint8Array, partialChecksum = false): void {
     this.counters.rxPackets++;
     this.counters.rxBytes += bytes.length;
-    this.input(now, bytes);
+    this.input(now, bytes, partialChecksum);
   }
 
   /** Collects what the TCP layer has to send (after input, timers or user calls) into the outbox. */
@@ -133,10 +138,15 @@ export class Ipv4Host {
     for (let o = tcp.pollTransmit(); o !== undefined; o = tcp.pollTransmit()) this.sendTcp(o.dst, o.repr);
   }
 
-  private input(now: number, bytes: Uint8Array): void {
+  private input(now: number, bytes: Uint8Array, partialChecksum = false): void {
     const parsed = parseIpv4(bytes);
     if (!parsed.ok) return this.drop(`ip-${parsed.error}`);
     const ip = parsed.value;
+    // Whatever forwards the bytes (the interceptor) or holds them (reassembly) gets a real checksum.
+    if (partialChecksum && (this.interceptor !== undefined || ip.moreFragments || ip.fragmentOffset !== 0)) {
+      fillTcpChecksum(bytes);
+      partialChecksum = false;
+    }
     if (
       this.interceptor !== undefined &&
       !ip.moreFragments &&
@@ -176,7 +186,7 @@ export class Ipv4Host {
       case IPPROTO_UDP:
         return this.handleUdp(now, ip, bytes);
       case IPPROTO_TCP:
-        return this.handleTcp(now, ip);
+        return this.handleTcp(now, ip, partialChecksum);
       default:
         // RFC 1122 §3.2.2.1: a host SHOULD generate Protocol Unreachable for a transport it does not support.
         this.drop('unknown-protocol');
@@ -285,8 +295,8 @@ export class Ipv4Host {
     this.sendIcmpError(now, ip, bytes, UNREACH_PORT);
   }
 
-  private handleTcp(now: number, ip: Ipv4Header): void {
-    const parsed = parseTcp(ip.payload, ip.src, ip.dst);
+  private handleTcp(now: number, ip: Ipv4Header, partialChecksum: boolean): void {
+    const parsed = parseTcp(ip.payload, ip.src, ip.dst, partialChecksum ? NO_VERIFY : undefined);
     if (!parsed.ok) return this.drop(`tcp-${parsed.error}`);
     this.counters.accepted.tcp++;
     const seg = parsed.value;

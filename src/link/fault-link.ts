@@ -4,6 +4,7 @@
 // I/O side of the stack, not the sans-IO core.
 
 import type { BatchReceiver, Link } from './link.js';
+import { fillTcpChecksum } from '../wire/tcp.js';
 import { splitTcpSuperSegment, tcpSegmentCount } from './tcp-gso-split.js';
 
 export interface Impairment {
@@ -77,9 +78,11 @@ export class FaultLink implements Link {
     private readonly opts: FaultLinkOptions,
   ) {
     this.rng = mulberry32(opts.seed ?? 1);
-    inner.setReceiver((packets, gso) =>
-      this.pass(packets, gso ?? this.inboundGso(packets), this.opts.inbound, (batch, sizes) => this.receiver?.(batch, sizes)),
-    );
+    inner.setReceiver((packets, gso, partial) => {
+      // A test tool, not a fast path: partial checksums are filled in, so copies and cut segments carry real ones.
+      if (partial !== undefined) for (let i = 0; i < packets.length; i++) if (partial[i] === true) fillTcpChecksum(packets[i]!);
+      this.pass(packets, gso ?? this.inboundGso(packets), this.opts.inbound, (batch, sizes) => this.receiver?.(batch, sizes));
+    });
   }
 
   get name(): string {

@@ -6,8 +6,11 @@
  * valid during the call: a receiver that keeps bytes past the call must copy them.
  * `gso[i] > 0` (when given) says packet i is a GRO-coalesced TCP super-segment of segments of that
  * many data octets (TunLink with offloads passes the kernel's gso_size).
+ * `partial[i]` (when given) says packet i is IPv4/TCP with a partial checksum (the kernel's
+ * CHECKSUM_PARTIAL: made by the local host and never checksummed, so there is nothing to verify);
+ * a receiver that shows or forwards the bytes fills the checksum first (fillTcpChecksum).
  */
-export type BatchReceiver = (packets: readonly Uint8Array[], gso?: readonly number[]) => void;
+export type BatchReceiver = (packets: readonly Uint8Array[], gso?: readonly number[], partial?: readonly boolean[]) => void;
 
 export interface Link {
   /** Device or link name, for messages and capture metadata. */

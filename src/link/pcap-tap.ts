@@ -397,7 +397,9 @@ export class PcapTap implements Link {
   }
 
   setReceiver(receiver: BatchReceiver): void {
-    this.inner.setReceiver((packets, gso) => {
+    this.inner.setReceiver((packets, gso, partial) => {
+      // A TCP checksum the kernel left partial is filled in, so the capture shows the real one.
+      if (partial !== undefined && this.active) for (let i = 0; i < packets.length; i++) if (partial[i] === true) fillTcpChecksum(packets[i]!);
       // The inbound batch is encoded now (timestamp of arrival, bytes as they came) but written only
       // when the stack sends something, or when it is done with the batch: a Decryption Secrets Block
       // written while the stack processes it (a TLS client deriving keys from the ServerHello) then
@@ -405,7 +407,7 @@ export class PcapTap implements Link {
       this.pendingStates = [];
       this.record(packets, 'inbound', true);
       try {
-        receiver(packets, gso);
+        receiver(packets, gso, partial);
       } finally {
         this.flushInbound();
       }

@@ -58,6 +58,8 @@ export interface TunLinkStats extends TunStats {
   gsoSegmentsReceived: number;
   /** Partial (NEEDS_CSUM) TCP/UDP checksums completed on receive. */
   checksumsCompleted: number;
+  /** Received TCP checksums left partial (CHECKSUM_PARTIAL from the kernel: nothing to verify). */
+  checksumsLeftPartial: number;
   /** GSO super-packets whose IPv4 total length had to be rewritten (BIG TCP's 0). */
   ipLengthsFixed: number;
   /** Received frames dropped for a malformed or unsupported virtio-net header. */
@@ -82,6 +84,8 @@ export class TunLink implements Link {
   #closedSync = false;
   readonly #offload: boolean;
   readonly #rx: VirtioRxCounters = newVirtioRxCounters();
+  /** decodeVirtioFrame's per-packet answer: TCP with its checksum left partial. */
+  readonly #partialMark = { tcp: false };
 
   private constructor(
     handle: TunHandle,
@@ -214,6 +218,7 @@ export class TunLink implements Link {
       gsoPacketsReceived: rx.gsoPackets,
       gsoSegmentsReceived: rx.gsoSegments,
       checksumsCompleted: rx.checksumsCompleted,
+      checksumsLeftPartial: rx.checksumsLeftPartial,
       ipLengthsFixed: rx.ipLengthsFixed,
       offloadMalformed: rx.malformed,
     };
@@ -231,14 +236,19 @@ export class TunLink implements Link {
           // Strip each frame's virtio-net header (views, no copies) and finish partial checksums in place.
           const packets: Uint8Array[] = [];
           const gso: number[] = [];
+          const partial: boolean[] = [];
           let anyGso = false;
+          let anyPartial = false;
           let off = buffer.byteOffset;
           for (let i = 0; i < count; i++) {
             const len = lengths[i] as number;
             const frame = new Uint8Array(buffer.buffer, off, len);
-            const pkt = decodeVirtioFrame(frame, rx, VIRTIO_NET_HDR_LEN);
+            const mark = this.#partialMark;
+            const pkt = decodeVirtioFrame(frame, rx, VIRTIO_NET_HDR_LEN, mark);
             if (pkt !== undefined) {
               packets.push(pkt);
+              partial.push(mark.tcp);
+              if (mark.tcp) anyPartial = true;
               // A GRO super-segment: say its segment size (gso_size) to whoever cares (FaultLink).
               const g = (frame[1]! & ~VIRTIO_NET_HDR_GSO_ECN) === VIRTIO_NET_HDR_GSO_TCPV4 ? frame[4]! | (frame[5]! << 8) : 0;
               if (g > 0) anyGso = true;
@@ -246,7 +256,7 @@ export class TunLink implements Link {
             }
             off += len;
           }
-          if (packets.length > 0) this.#receiver?.(packets, anyGso ? gso : undefined);
+          if (packets.length > 0) this.#receiver?.(packets, anyGso ? gso : undefined, anyPartial ? partial : undefined);
           return;
         }
         // Views over the batch buffer (no copies): valid as long as anyone holds them, since each batch is a fresh Buffer.

@@ -101,7 +101,7 @@ export class Stack implements SocketDriver, ServerDriver {
       },
     });
     this.host.attachTcp(this.tcp);
-    link.setReceiver((packets) => this.onBatch(packets));
+    link.setReceiver((packets, _gso, partial) => this.onBatch(packets, partial));
   }
 
   // ------------------------------------------------------------------ the node:net-like API
@@ -216,12 +216,13 @@ export class Stack implements SocketDriver, ServerDriver {
     this.armTimer();
   }
 
-  private onBatch(packets: readonly Uint8Array[]): void {
+  private onBatch(packets: readonly Uint8Array[], partial: readonly boolean[] | undefined): void {
     if (this.closed) return;
     const now = this.clock();
-    for (const p of packets) {
+    for (let i = 0; i < packets.length; i++) {
+      const p = packets[i]!;
       if (this.trace && this.tracePackets) this.trace(`in  ${describeIpv4Packet(p)}`);
-      this.host.handlePacket(now, p);
+      this.host.handlePacket(now, p, partial?.[i] === true);
     }
     this.flush();
   }

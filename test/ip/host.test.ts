@@ -191,6 +191,29 @@ describe('drops, counted by reason', () => {
     expect(t.stack.counters().dropped['tcp-bad-checksum']).toBe(1);
   });
 
+  it('does_not_verify_a_checksum_the_kernel_left_partial_and_fills_it_for_the_interceptor', () => {
+    const host = new Ipv4Host({ address: US, mtu: 1500 });
+    const partial = () => {
+      const p = tcp({});
+      p[20 + 16] = 0x12; // CHECKSUM_PARTIAL: only the pseudo-header sum, not the real checksum
+      p[20 + 17] = 0x34;
+      return p;
+    };
+    host.handlePacket(0, partial(), false);
+    expect(host.counters.dropped['tcp-bad-checksum']).toBe(1);
+    host.handlePacket(0, partial(), true); // marked by the link: nothing to verify
+    expect(host.counters.accepted.tcp).toBe(1);
+    expect(host.counters.dropped['tcp-bad-checksum']).toBe(1);
+    // An interceptor (the nat balancer forwards the bytes) sees the real checksum.
+    let seen: Uint8Array | undefined;
+    host.setInterceptor((_now, _ip, bytes) => {
+      seen = bytes.slice();
+      return true;
+    });
+    host.handlePacket(0, partial(), true);
+    expect(seen).toEqual(tcp({}));
+  });
+
   it('drops_syn_rst_as_an_impossible_combination', () => {
     const t = setup();
     expect(t.send(tcp({ flags: TCP_SYN | TCP_RST }))).toHaveLength(0);

@@ -32,7 +32,7 @@ import { Stack } from '../../src/socket/stack.js';
 import { parseIpv4Addr } from '../../src/wire/addr.js';
 import { foldChecksum, pseudoHeaderSum } from '../../src/wire/checksum.js';
 import { emitIpv4Header, parseIpv4 } from '../../src/wire/ipv4.js';
-import { emitTcp, parseTcp, TCP_ACK, TCP_PSH, tcpLen, type TcpRepr } from '../../src/wire/tcp.js';
+import { emitTcp, fillTcpChecksum, parseTcp, TCP_ACK, TCP_PSH, tcpLen, type TcpRepr } from '../../src/wire/tcp.js';
 
 const execFileAsync = promisify(execFile);
 
@@ -134,7 +134,29 @@ describe('virtio-net header', () => {
     const ip = parseIpv4(out3);
     expect(ip.ok).toBe(true);
     if (ip.ok) expect(parseTcp(ip.value.payload, SRC, DST).ok).toBe(true);
-    expect(c).toEqual({ gsoPackets: 1, gsoSegments: Math.ceil(30000 / 1448), checksumsCompleted: 2, ipLengthsFixed: 0, malformed: 0 });
+    expect(c).toEqual({ gsoPackets: 1, gsoSegments: Math.ceil(30000 / 1448), checksumsCompleted: 2, checksumsLeftPartial: 0, ipLengthsFixed: 0, malformed: 0 });
+  });
+
+  it('leaves_a_tcp_checksum_partial_and_says_so_when_asked_and_completes_others', () => {
+    const c = newVirtioRxCounters();
+    const mark = { tcp: false };
+    const p = tcpPacket(30000);
+    const f = frame({ flags: VIRTIO_NET_HDR_F_NEEDS_CSUM, gsoType: VIRTIO_NET_HDR_GSO_TCPV4, hdrLen: 40, gsoSize: 1448, csumStart: 20, csumOffset: 16 }, p.partial);
+    const out = decodeVirtioFrame(f, c, VIRTIO_NET_HDR_LEN, mark)!;
+    expect(mark.tcp).toBe(true);
+    expect(out).toEqual(p.partial); // untouched: nothing summed
+    expect(fillTcpChecksum(out)).toBe(true);
+    expect(out).toEqual(p.full);
+    // A plain frame (no NEEDS_CSUM) is not marked.
+    const plain = tcpPacket(50).full;
+    decodeVirtioFrame(frame({}, plain), c, VIRTIO_NET_HDR_LEN, mark);
+    expect(mark.tcp).toBe(false);
+    // A checksum that is not TCP's (offset 6: UDP's) is completed as before, not marked.
+    const q = tcpPacket(100);
+    q.partial[9] = 17;
+    decodeVirtioFrame(frame({ flags: VIRTIO_NET_HDR_F_NEEDS_CSUM, csumStart: 20, csumOffset: 6 }, q.partial), c, VIRTIO_NET_HDR_LEN, mark);
+    expect(mark.tcp).toBe(false);
+    expect(c).toMatchObject({ checksumsLeftPartial: 1, checksumsCompleted: 1, malformed: 0 });
   });
 
   it('rewrites a BIG TCP total length of 0 (and the header checksum)', () => {
@@ -257,10 +279,11 @@ describe.skipIf(!privileged)('TunLink offload end to end (root)', () => {
       const s2 = link.stats();
 
       if (offload) {
-        // The point of it: the kernel handed over super-packets, whose checksums were completed here.
+        // The point of it: the kernel handed over super-packets, with partial TCP checksums that need no
+        // summing (CHECKSUM_PARTIAL: made by the local kernel; nothing to verify).
         expect(s1.gsoPacketsReceived).toBeGreaterThan(0);
         expect(s1.gsoSegmentsReceived).toBeGreaterThan(s1.gsoPacketsReceived);
-        expect(s1.checksumsCompleted).toBeGreaterThanOrEqual(s1.gsoPacketsReceived);
+        expect(s1.checksumsLeftPartial).toBeGreaterThanOrEqual(s1.gsoPacketsReceived);
         expect(s2.offloadMalformed).toBe(0);
         expect(s2.writeErrors).toBe(0);
         // The IP and TCP parsers accepted every super-packet: total length, header and TCP checksums.
