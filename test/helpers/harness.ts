@@ -104,3 +104,11 @@ export function startServe(args: string[], env?: NodeJS.ProcessEnv): Promise<Ser
     });
   });
 }
+
+/**
+ * A tshark display filter for what Wireshark calls broken in a capture: malformed packets and expert
+ * errors. One expert error is not ours to fix when the kernel side sent it: a TCP checksum of 0xFFFF,
+ * which Linux writes (CSUM_MANGLED_0 in skb_checksum_help) when a checksum it completes comes out 0 —
+ * RFC 1624 §3 makes both zeros valid. From tunstack (outbound, direction 2) it still counts.
+ */
+export const TSHARK_BROKEN = '_ws.malformed || (_ws.expert.severity >= error && !(tcp.checksum.ffff && frame.packet_flags_direction == 1))';

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { readPcapng } from '../../src/capture/pcapng-reader.js';
-import { CLI, freshNetns, inNs, isRoot, netnsList, sh, startServe, type ServeProcess } from '../helpers/harness.js';
+import { CLI, freshNetns, inNs, isRoot, netnsList, sh, startServe, type ServeProcess, TSHARK_BROKEN } from '../helpers/harness.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'tunstack-capture-controls-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
@@ -96,7 +96,7 @@ describe.skipIf(!isRoot)('capture controls (root)', () => {
     let withSecrets = 0;
     for (const f of files) {
       const path = join(dir, f);
-      const bad = await tshark(['-r', path, '-Y', '_ws.malformed || _ws.expert.severity == error']);
+      const bad = await tshark(['-r', path, '-Y', TSHARK_BROKEN]);
       expect(bad.code, f).toBe(0);
       expect(bad.stdout.trim(), f).toBe('');
       const parsed = readPcapng(readFileSync(path));

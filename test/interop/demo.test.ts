@@ -8,7 +8,7 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { CLI, isRoot, netnsList, ROOT, sh } from '../helpers/harness.js';
+import { CLI, isRoot, netnsList, ROOT, sh, TSHARK_BROKEN } from '../helpers/harness.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'tunstack-demo-test-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
@@ -84,7 +84,7 @@ describe.skipIf(!isRoot)('tunstack demo (root)', () => {
       // The capture: clean, and the HTTPS exchange decrypted from the file's own secrets.
       expect(pcap).toBeDefined();
       const file = resolve(ROOT, pcap!);
-      const bad = await tshark(['-r', file, '-Y', '_ws.malformed || _ws.expert.severity == error']);
+      const bad = await tshark(['-r', file, '-Y', TSHARK_BROKEN]);
       expect(bad.code).toBe(0);
       expect(bad.stdout.trim()).toBe('');
       const http = await tshark(['-r', file, '-Y', 'http', '-T', 'fields', '-e', 'tcp.srcport', '-e', 'tcp.dstport', '-e', 'http.request.method', '-e', 'http.request.uri', '-e', 'http.response.code']);

@@ -5,7 +5,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freshNetns, inNs, isRoot, netnsList, sh, startServe, type ServeProcess } from '../helpers/harness.js';
+import { freshNetns, inNs, isRoot, netnsList, sh, startServe, type ServeProcess, TSHARK_BROKEN } from '../helpers/harness.js';
 
 describe.skipIf(!isRoot)('tunstack serve through a real TUN (root)', () => {
   const ns = freshNetns();
@@ -91,7 +91,7 @@ describe.skipIf(!isRoot)('tunstack serve through a real TUN (root)', () => {
     expect(list.stdout).toMatch(/\[RST, ACK\]/);
     expect(list.stdout).toMatch(/Destination unreachable \(Port unreachable\)/);
 
-    const bad = await sh('tshark', ['-r', pcap, '-Y', '_ws.malformed || _ws.expert.severity >= error']);
+    const bad = await sh('tshark', ['-r', pcap, '-Y', TSHARK_BROKEN]);
     expect(bad.code).toBe(0);
     expect(bad.stdout.trim()).toBe('');
   });
