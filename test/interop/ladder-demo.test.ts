@@ -12,6 +12,7 @@ import { readCaptureFile } from '../../src/ladder/capture.js';
 import { buildLadder } from '../../src/ladder/reconstruct.js';
 import { CLI, isRoot, sh } from '../helpers/harness.js';
 import { inspectPng } from '../ladder/png.js';
+import { screenshot } from '../ladder/chromium.js';
 import { inOrder, story } from '../ladder/story.js';
 import { parseXml, walk } from '../ladder/xml.js';
 
@@ -90,11 +91,7 @@ describe.skipIf(!isRoot)('tunstack ladder on the demo capture (root)', () => {
 
     // Headless Chromium (Debian's chromium) renders the page without errors.
     const png = join(dir, 'demo.png');
-    const chrome = await sh(
-      'chromium',
-      ['--headless', '--no-sandbox', '--disable-gpu', `--user-data-dir=${join(dir, 'chromium')}`, `--screenshot=${png}`, '--window-size=1200,2000', `file://${html}`],
-      90_000,
-    );
+    const chrome = await screenshot(html, png, dir);
     expect(chrome.code, chrome.stderr.slice(-2000)).toBe(0);
     const info = inspectPng(readFileSync(png));
     expect(info.inkPixels).toBeGreaterThan(20_000);

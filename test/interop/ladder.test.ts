@@ -18,6 +18,7 @@ import type { Connection } from '../../src/ladder/model.js';
 import { buildLadder } from '../../src/ladder/reconstruct.js';
 import { CLI, freshNetns, inNs, isRoot, netnsList, sh, startServe, type ServeProcess } from '../helpers/harness.js';
 import { inspectPng } from '../ladder/png.js';
+import { dumpDom, screenshot } from '../ladder/chromium.js';
 import { inOrder, story } from '../ladder/story.js';
 import { parseXml, walk } from '../ladder/xml.js';
 
@@ -125,11 +126,7 @@ describe.skipIf(!isRoot)('tunstack ladder on real captures (root)', () => {
 
     // Headless Chromium (Debian's chromium) renders the page.
     const png = join(dir, 'serve.png');
-    const chrome = await sh(
-      'chromium',
-      ['--headless', '--no-sandbox', '--disable-gpu', `--user-data-dir=${join(dir, 'chromium')}`, `--screenshot=${png}`, '--window-size=1200,2000', `file://${html}`],
-      90_000,
-    );
+    const chrome = await screenshot(html, png, dir);
     expect(chrome.code, chrome.stderr.slice(-2000)).toBe(0);
     const info = inspectPng(readFileSync(png));
     expect({ width: info.width, height: info.height }).toEqual({ width: 1200, height: 2000 });
@@ -140,7 +137,7 @@ describe.skipIf(!isRoot)('tunstack ladder on real captures (root)', () => {
     // Chromium's own parse of the standalone SVG: no XML error page (a <parsererror>), every arrow there.
     const svgFile = join(dir, 'serve.svg');
     expect((await sh(process.execPath, [CLI, 'ladder', pcap, '-o', svgFile])).code).toBe(0);
-    const dom = await sh('chromium', ['--headless', '--no-sandbox', '--disable-gpu', `--user-data-dir=${join(dir, 'chromium')}`, '--dump-dom', `file://${svgFile}`], 90_000);
+    const dom = await dumpDom(svgFile, dir);
     expect(dom.code).toBe(0);
     expect(dom.stdout).not.toContain('parsererror');
     const segments = buildLadder(cap.value).connections.reduce((n, x) => n + x.segments.length, 0);
