@@ -219,14 +219,4 @@ export function codesAndIds(stdout: string): Array<[string, string]> {
     });
 }
 
-export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-/** Polls `cond` every 50 ms until true or `ms` passed; returns the time it took (or -1). */
-export async function waitFor(cond: () => boolean, ms: number): Promise<number> {
-  const t0 = performance.now();
-  while (performance.now() - t0 < ms) {
-    if (cond()) return performance.now() - t0;
-    await sleep(50);
-  }
-  return cond() ? performance.now() - t0 : -1;
-}
+export { sleep, waitFor } from './lb-env.js';
