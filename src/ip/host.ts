@@ -22,18 +22,18 @@ import {
   type Ipv4Header,
 } from '../wire/ipv4.js';
 import { emitTcp, fillTcpChecksum, parseTcp, tcpLen, type TcpRepr, type TcpSegment } from '../wire/tcp.js';
-
-const NO_CHECKSUM = { checksum: false } as const;
-const NO_VERIFY = { verifyChecksum: false } as const;
-/** The outbound arena's first and largest sizes (bytes). */
-const ARENA_MIN = 256 * 1024;
-const ARENA_MAX = 4 * 1024 * 1024;
 import { parseUdp } from '../wire/udp.js';
 import { resetForClosedPort } from '../tcp/closed.js';
 import { newCounters, type DropReason, type IpCounters } from './counters.js';
 import { fragmentPacket } from './fragment.js';
 import { TokenBucket } from './rate-limit.js';
 import { Reassembler, type ReassemblyOptions } from './reassembly.js';
+
+const NO_CHECKSUM = { checksum: false } as const;
+const NO_VERIFY = { verifyChecksum: false } as const;
+/** The outbound arena's first and largest sizes (bytes). */
+const ARENA_MIN = 256 * 1024;
+const ARENA_MAX = 4 * 1024 * 1024;
 
 export interface Ipv4HostOptions {
   /** tunstack's own address (uint32). */
@@ -142,10 +142,14 @@ export class Ipv4Host {
     const parsed = parseIpv4(bytes);
     if (!parsed.ok) return this.drop(`ip-${parsed.error}`);
     const ip = parsed.value;
-    // Whatever forwards the bytes (the interceptor) or holds them (reassembly) gets a real checksum.
-    if (partialChecksum && (this.interceptor !== undefined || ip.moreFragments || ip.fragmentOffset !== 0)) {
-      fillTcpChecksum(bytes);
-      partialChecksum = false;
+    if (partialChecksum) {
+      // A fragment is checked like any other after reassembly (Linux never fragments a partial checksum);
+      // the interceptor forwards the bytes, so it gets the real checksum.
+      if (ip.moreFragments || ip.fragmentOffset !== 0) partialChecksum = false;
+      else if (this.interceptor !== undefined) {
+        fillTcpChecksum(bytes);
+        partialChecksum = false;
+      }
     }
     if (
       this.interceptor !== undefined &&
