@@ -12,7 +12,7 @@ import { nobleProvider } from '../tls/crypto/noble.js';
 import { nodeProvider } from '../tls/crypto/node.js';
 import type { CryptoProvider } from '../tls/crypto/provider.js';
 import type { CertifiedKey, ResumptionTicket, ServerConfig } from '../tls/engine-api.js';
-import { ensureServerIdentity, type ServerIdentity } from '../tls/x509/state-dir.js';
+import { ensureServerIdentity, type ServerIdentity } from '../socket/tls-state-dir.js';
 import { UsageError } from './errors.js';
 
 /** --tls-provider: noble (pure JS, the default) or node (node:crypto, i.e. OpenSSL). */

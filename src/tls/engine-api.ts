@@ -82,7 +82,7 @@ export interface ClientConfig extends CommonConfig {
    * Verifies the server's chain; absent = accept anything (the CLI's loud --insecure). `now` is the
    * engine's clock (what the driver passes to handleBytes, a monotonic count in the socket layer):
    * a verifier that checks validity dates needs calendar time and takes it from its own side — the
-   * socket layer's verifier (src/socket/tls-connect.ts) reads Date.now(); tests pass fixed dates.
+   * socket layer's verifier (src/socket/tls-connect.ts) reads the wall clock; tests pass fixed dates.
    */
   verify?: (chain: Uint8Array[], now: number, name: string | undefined) => VerifyOutcome;
   /** Offer this ticket for PSK resumption (psk_dhe_ke). */

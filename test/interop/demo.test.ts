@@ -66,7 +66,8 @@ describe.skipIf(!isRoot)('tunstack demo (root)', () => {
         at(/TLS ◀── Finished 32B/),
         at(/TLS ──▶ Finished 32B/),
         at(/TLS ◀── NewSessionTicket/),
-        at(/FIN-WAIT-1\* +── FIN/),
+        // Who closes first is a race (curl after close_notify, or tunstack's server): either end's FIN-WAIT-1.
+        at(/FIN-WAIT-1\* +── FIN|ESTABLISHED → FIN-WAIT-1$/),
         at(/→ CLOSED$/),
       ];
       expect(order, https).not.toContain(-1);

@@ -10,7 +10,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Json } from '../../src/lb/json-lines.js';
 import { nobleProvider } from '../../src/tls/crypto/noble.js';
-import { ensureServerIdentity } from '../../src/tls/x509/state-dir.js';
+import { ensureServerIdentity } from '../../src/socket/tls-state-dir.js';
 import { inNs, isRoot } from '../helpers/harness.js';
 import { codesAndIds, startHttpEnv, type HttpEnv } from '../lb/http-env.js';
 

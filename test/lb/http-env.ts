@@ -15,7 +15,7 @@ import { validateConfig } from '../../src/lb/config.js';
 import { proxyTlsEnv } from '../../src/lb/http/proxy-tls.js';
 import type { Json } from '../../src/lb/json-lines.js';
 import { nobleProvider } from '../../src/tls/crypto/noble.js';
-import { ensureServerIdentity } from '../../src/tls/x509/state-dir.js';
+import { ensureServerIdentity } from '../../src/socket/tls-state-dir.js';
 import { freshNetns, inNs, netnsList, ROOT, sh, type RunResult } from '../helpers/harness.js';
 
 export const VIP = '198.18.0.2';

@@ -12,7 +12,7 @@ import { type CertInfo, parseCertificate } from '../../src/tls/x509/certificate.
 import { checkServerIdentity, dnsNameMatches, formatIp, parseIpLiteral } from '../../src/tls/x509/hostname.js';
 import { createLocalCa, issueCertificate, issueIntermediateCa, type Issued, type IssueOptions } from '../../src/tls/x509/local-ca.js';
 import { pemDecodeAll } from '../../src/tls/x509/pem.js';
-import { ensureServerIdentity } from '../../src/tls/x509/state-dir.js';
+import { ensureServerIdentity } from '../../src/socket/tls-state-dir.js';
 import { serverChainVerifier, verifyServerChain } from '../../src/tls/x509/verify.js';
 import type { VerifyOutcome } from '../../src/tls/engine-api.js';
 import { mulberry32 } from '../helpers/prng.js';

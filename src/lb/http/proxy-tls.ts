@@ -5,7 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { httpsServerConfig } from '../../cli/https.js';
 import type { CryptoProvider } from '../../tls/crypto/provider.js';
-import { ensureServerIdentity } from '../../tls/x509/state-dir.js';
+import { ensureServerIdentity } from '../../socket/tls-state-dir.js';
 import type { HttpProxyEnv } from './proxy-http.js';
 
 export interface ProxyTlsOptions {

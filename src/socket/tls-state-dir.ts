@@ -1,15 +1,16 @@
 // The server identity kept in a state directory: a local CA (ca.pem, ca-key.pem) created on first run and a
-// server certificate per address, re-issued when missing, unusable or about to expire. Key-file I/O lives here only.
+// server certificate per address, re-issued when missing, unusable or about to expire. File I/O, so it lives in the socket layer (DESIGN.md
+// rule 1): the certificates themselves are made by the pure src/tls/x509/local-ca.ts.
 
 import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { CryptoProvider, PrivateKeyMaterial } from '../crypto/provider.js';
-import { loadPrivateKeyPem, publicKeyToSpkiDer } from '../crypto/keys.js';
-import { type CertInfo, parseCertificate } from './certificate.js';
-import { parseIpLiteral } from './hostname.js';
-import { createLocalCa, issueCertificate, type Issued, type LeafKeyKind } from './local-ca.js';
-import { pemDecodeAll } from './pem.js';
-import { verifyServerChain } from './verify.js';
+import type { CryptoProvider, PrivateKeyMaterial } from '../tls/crypto/provider.js';
+import { loadPrivateKeyPem, publicKeyToSpkiDer } from '../tls/crypto/keys.js';
+import { type CertInfo, parseCertificate } from '../tls/x509/certificate.js';
+import { parseIpLiteral } from '../tls/x509/hostname.js';
+import { createLocalCa, issueCertificate, type Issued, type LeafKeyKind } from '../tls/x509/local-ca.js';
+import { pemDecodeAll } from '../tls/x509/pem.js';
+import { verifyServerChain } from '../tls/x509/verify.js';
 
 export interface ServerIdentity {
   caPem: string;
